@@ -1,0 +1,86 @@
+import { awscdk, javascript } from 'projen';
+
+// The lowest aws-cdk-lib we support. 2.257.0 is the first release that both knows Lambda's Node.js 24 runtime
+// (our default; Node.js 20 is deprecated since 2026-04-30) and satisfies cdk-nag 3's peer range (^2.257.0).
+const CDK_VERSION = '2.257.0';
+
+// Runtime dependencies that are not jsii modules must be bundled into the npm package (jsii rule).
+// Each is used only by the Lambda-side runtime or the local tooling, never by the jsii constructs.
+const BUNDLED_DEPS = [
+  '@aws-sdk/client-codepipeline@^3', // reporting job results (the runtime and the crash reporter)
+  '@aws-sdk/client-s3@^3', // artifact download/upload with the event's artifactCredentials
+  '@aws-sdk/lib-storage@^3', // streamed multipart upload of output artifacts of unknown length
+  '@cfworker/json-schema@^4', // JSON Schema validator: 23 KB minified, no code generation, ~10 ms to load
+  'yauzl@^3', // streaming zip reader with random access (read one entry without extracting all)
+  'yazl@^3', // streaming zip writer
+];
+
+const project = new awscdk.AwsCdkConstructLibrary({
+  author: 'cdk-codepipeline-invoke maintainers',
+  authorAddress: 'maintainers@cdk-codepipeline-invoke.dev',
+  cdkVersion: CDK_VERSION,
+  constructsVersion: '10.5.1',
+  defaultReleaseBranch: 'main',
+  jsiiVersion: '~6.0.0',
+  name: 'cdk-codepipeline-invoke',
+  description:
+    'AWS CDK constructs and a typed Lambda runtime for CodePipeline Lambda invoke actions: typed UserParameters, artifacts, crash reporting and local job runs.',
+  keywords: ['aws-cdk', 'cdk', 'codepipeline', 'lambda', 'cdk-pipelines', 'awscdk'],
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+  repositoryUrl: 'https://github.com/cdk-codepipeline-invoke/cdk-codepipeline-invoke.git',
+  license: 'Apache-2.0',
+
+  // The development tsconfig (src + test + examples + bench) is named tsconfig.dev.json, as CDK users expect.
+  tsconfigDevFile: 'tsconfig.dev.json',
+  tsconfigDev: {
+    include: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'examples/typescript/**/*.ts'],
+    exclude: ['node_modules', '**/cdk.out/**'],
+    compilerOptions: {},
+  },
+
+  bundledDeps: BUNDLED_DEPS,
+  devDeps: [
+    `aws-cdk-lib@${CDK_VERSION}`,
+    'cdk-nag@^3',
+    'esbuild@^0.25',
+    'fast-check@^4',
+    '@types/aws-lambda@^8',
+    '@types/yauzl@^2',
+    '@types/yazl@^2',
+    'json-schema-to-ts@^3',
+  ],
+
+  // Lambda handlers of the library itself (*.lambda.ts) are bundled with esbuild at build time, so consumers need
+  // neither esbuild nor Docker at their synth.
+  lambdaAutoDiscover: true,
+  lambdaOptions: {
+    runtime: awscdk.LambdaRuntime.NODEJS_24_X,
+    bundlingOptions: { externals: ['@aws-sdk/*'], sourcemap: false },
+  },
+  integrationTestAutoDiscover: false,
+
+  jestOptions: {
+    // Snapshots never update themselves (CI included); `npx projen test:update` updates them on purpose.
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    jestConfig: {
+      collectCoverage: false,
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      setupFiles: ['<rootDir>/test/setup-env.ts'],
+      testTimeout: 60_000,
+    },
+  },
+
+  gitignore: ['/tmp/', 'cdk.out/', '*.tsbuildinfo', '/bench/results.json', '/.venv/', '/examples/**/cdk.out/'],
+});
+
+// `cdk-codepipeline-invoke/runtime` and `cdk-codepipeline-invoke/local` load without aws-cdk-lib.
+project.package.addField('exports', {
+  '.': { types: './lib/index.d.ts', default: './lib/index.js' },
+  './runtime': { types: './lib/runtime/index.d.ts', default: './lib/runtime/index.js' },
+  './local': { types: './lib/local/index.d.ts', default: './lib/local/index.js' },
+  './.jsii': './.jsii',
+  './package.json': './package.json',
+});
+
+project.synth();

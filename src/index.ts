@@ -1,0 +1,3 @@
+// jsii entry point: re-exports the constructs and their props only. The Lambda-side runtime lives in
+// `cdk-codepipeline-invoke/runtime` and the local tooling in `cdk-codepipeline-invoke/local`; neither is exported here.
+export {};

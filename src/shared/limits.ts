@@ -1,0 +1,57 @@
+/**
+ * AWS limits the library is built on, in one place for the constructs (synth time) and the runtime (run time).
+ * Never repeat one of these numbers elsewhere: import it.
+ *
+ * Sources: CodePipeline quotas (https://docs.aws.amazon.com/codepipeline/latest/userguide/limits.html) and the
+ * CodePipeline API model (../shared/aws/codepipeline-job-api-shapes.json, shapes named below).
+ */
+
+/** Action configuration values (UserParameters) are at most 1000 characters after variable substitution (quotas). */
+export const USER_PARAMETERS_MAX_LENGTH = 1000;
+
+/** The whole resolved action configuration is at most 100 KB (quotas). */
+export const ACTION_CONFIGURATION_MAX_BYTES = 100 * 1024;
+
+/** `ContinuationToken`: min 1, max 2048 characters (API model). */
+export const CONTINUATION_TOKEN_MAX_LENGTH = 2048;
+
+/** `OutputVariablesKey` pattern (API model). */
+export const OUTPUT_VARIABLE_NAME_PATTERN = /^[A-Za-z0-9@\-_]+$/;
+
+/** All output variable values of one action together: at most 122,880 bytes (quotas; OutputVariablesSizeExceededException). */
+export const OUTPUT_VARIABLES_MAX_BYTES = 122_880;
+
+/** `FailureDetails.message`: 1 to 5000 characters (API model). */
+export const FAILURE_MESSAGE_MAX_LENGTH = 5000;
+
+/** `FailureDetails.externalExecutionId` / `ExecutionDetails.externalExecutionId`: at most 1500 characters (API model). */
+export const EXTERNAL_EXECUTION_ID_MAX_LENGTH = 1500;
+
+/** `ExecutionDetails.summary`: at most 2048 characters (API model). */
+export const EXECUTION_SUMMARY_MAX_LENGTH = 2048;
+
+/** `ExecutionDetails.percentComplete`: 0 to 100 (API model). */
+export const PERCENT_COMPLETE_MIN = 0;
+export const PERCENT_COMPLETE_MAX = 100;
+
+/** `FailureType` enum (API model). */
+export const FAILURE_TYPES = [
+  'JobFailed',
+  'ConfigurationError',
+  'PermissionError',
+  'RevisionOutOfSync',
+  'RevisionUnavailable',
+  'SystemUnavailable',
+] as const;
+export type FailureType = (typeof FAILURE_TYPES)[number];
+
+/** A Lambda invoke action may have 0 to 5 input artifacts and 0 to 5 output artifacts (CodePipeline action structure). */
+export const LAMBDA_INVOKE_MAX_INPUT_ARTIFACTS = 5;
+export const LAMBDA_INVOKE_MAX_OUTPUT_ARTIFACTS = 5;
+
+/**
+ * A Lambda invoke action runs up to 24 hours if the function reports progress (a continuation token) at least every
+ * 20 minutes (quotas).
+ */
+export const MAX_CONTINUATION_INTERVAL_MINUTES = 20;
+export const MAX_ACTION_DURATION_HOURS = 24;
