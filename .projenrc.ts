@@ -31,6 +31,26 @@ const project = new awscdk.AwsCdkConstructLibrary({
   repositoryUrl: 'https://github.com/cdk-codepipeline-invoke/cdk-codepipeline-invoke.git',
   license: 'Apache-2.0',
 
+  // Release to every jsii target. Publishing runs in projen's release workflow and needs the registries' credentials
+  // as repository secrets (NPM_TOKEN, TWINE_USERNAME/TWINE_PASSWORD, MAVEN_*, NUGET_API_KEY, GO_GITHUB_TOKEN); this
+  // project configures the targets and builds the Python, Java and Go packages in CI, but publishes nothing itself.
+  publishToPypi: {
+    distName: 'cdk-codepipeline-invoke',
+    module: 'cdk_codepipeline_invoke',
+  },
+  publishToMaven: {
+    javaPackage: 'io.github.cdkcodepipelineinvoke',
+    mavenGroupId: 'io.github.cdk-codepipeline-invoke',
+    mavenArtifactId: 'cdk-codepipeline-invoke',
+  },
+  publishToNuget: {
+    dotNetNamespace: 'CdkCodepipelineInvoke',
+    packageId: 'CdkCodepipelineInvoke',
+  },
+  publishToGo: {
+    moduleName: 'github.com/cdk-codepipeline-invoke/cdk-codepipeline-invoke-go',
+  },
+
   // The development tsconfig (src + test + examples + bench) is named tsconfig.dev.json, as CDK users expect.
   tsconfigDevFile: 'tsconfig.dev.json',
   tsconfigDev: {
@@ -49,6 +69,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@types/yauzl@^2',
     '@types/yazl@^2',
     'json-schema-to-ts@^3',
+    // Integ test (test/integ.*.ts). 2.245.0-alpha.0 is the newest integ-tests-alpha the npm registry serves (no
+    // 2.257.0-alpha.0 was published); its peer range ^2.245.0 accepts our aws-cdk-lib 2.257.0.
+    '@aws-cdk/integ-tests-alpha@2.245.0-alpha.0',
+    '@aws-cdk/integ-runner@^2.197',
   ],
 
   // Lambda handlers of the library itself (*.lambda.ts) are bundled with esbuild at build time, so consumers need
@@ -81,6 +105,31 @@ project.package.addField('exports', {
   './local': { types: './lib/local/index.d.ts', default: './lib/local/index.js' },
   './.jsii': './.jsii',
   './package.json': './package.json',
+});
+
+// Integ test snapshots: `integ` verifies the committed snapshots offline (synth + diff, never a deployment);
+// `integ:update` re-synthesizes and rewrites them without deploying (--dry-run). Deploying for real is documented in
+// the README (integ-runner --update-on-failed with AWS credentials).
+const INTEG_ARGS = ['integ-runner', '--language', 'typescript', '--directory', 'test'];
+project.addTask('integ', {
+  description: 'Verify the integ test snapshots offline (no deployment)',
+  env: { CDK_DISABLE_VERSION_CHECK: '1', CDK_DISABLE_CLI_TELEMETRY: 'true' },
+  exec: INTEG_ARGS.join(' '),
+  receiveArgs: true,
+});
+project.addTask('integ:update', {
+  description: 'Re-synthesize the integ test snapshots without deploying',
+  env: { CDK_DISABLE_VERSION_CHECK: '1', CDK_DISABLE_CLI_TELEMETRY: 'true' },
+  exec: [...INTEG_ARGS, '--update-on-failed', '--dry-run'].join(' '),
+  receiveArgs: true,
+});
+
+// README examples compile in every language: jsii-rosetta extracts them from the assembly (needs `.jsii`, i.e. after
+// compile) and type-checks them against rosetta/default.ts-fixture. --strict fails on any snippet that doesn't compile.
+project.addTask('rosetta:extract', {
+  description: 'Compile the README examples with jsii-rosetta (--strict, fixtures in rosetta/)',
+  env: { JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION: '20' },
+  exec: 'jsii-rosetta extract --strict .jsii',
 });
 
 project.synth();
