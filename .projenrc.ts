@@ -141,4 +141,17 @@ if (bundleTask) {
   project.tasks.tryFind('test:update')?.prependSpawn(bundleTask);
 }
 
+// Benchmarks (design §6): ratios against baselines measured in the same run, written to bench/results.json. Runs from
+// source after `npm ci` (children are compiled by esbuild, never timed under ts-node); BENCH_QUICK=1 is the CI smoke.
+// Generated artifacts are cached in bench/.cache.
+project.gitignore.addPatterns('/bench/.cache/');
+const benchTask = project.addTask('bench', {
+  description: 'Benchmarks against baselines (BENCH_QUICK=1: 20 MB artifact, fewer runs); writes bench/results.json',
+  env: { NODE_NO_WARNINGS: '1', JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION: '20' },
+});
+if (bundleTask) {
+  benchTask.spawn(bundleTask);
+}
+benchTask.exec('ts-node --transpile-only --project tsconfig.dev.json bench/run.ts');
+
 project.synth();

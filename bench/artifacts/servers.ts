@@ -1,0 +1,102 @@
+/**
+ * The local services the artifact benchmarks run against, in the parent process (so their memory and CPU are never
+ * counted in a child's figures, and both sides of a comparison share them alike).
+ */
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as net from 'net';
+import { CreateBucketCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { PROJECT_ROOT, sourcesExist } from '../lib/build';
+import { localS3Client } from './s3-client';
+
+export interface S3Endpoint {
+  readonly endpoint: string;
+  close(): Promise<void>;
+}
+
+export interface JobApi {
+  readonly endpoint: string;
+  registerJob(jobId: string): void;
+  job(jobId: string): { status: string; results: readonly { failureDetails?: { message: string } }[] } | undefined;
+  close(): Promise<void>;
+}
+
+/** The embedded LocalS3Server from src/local (the default), or moto_server for a cross-check (BENCH_S3=moto). */
+export async function startS3(backend: 'embedded' | 'moto'): Promise<S3Endpoint> {
+  if (backend === 'moto') {
+    return startMotoServer();
+  }
+  if (!sourcesExist('src/local/s3-server.ts')) {
+    throw new Error('src/local/s3-server.ts (LocalS3Server) has not landed yet; BENCH_S3=moto serves artifacts meanwhile');
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { LocalS3Server } = require(`${PROJECT_ROOT}/src/local/s3-server`) as {
+    LocalS3Server: { start(): Promise<S3Endpoint> };
+  };
+  return LocalS3Server.start();
+}
+
+export async function startJobApi(): Promise<JobApi> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { JobApiEmulator } = require(`${PROJECT_ROOT}/src/local/job-api-emulator`) as {
+    JobApiEmulator: { start(): Promise<JobApi> };
+  };
+  return JobApiEmulator.start();
+}
+
+export async function createBucket(endpoint: string, bucket: string): Promise<void> {
+  await localS3Client(endpoint).send(new CreateBucketCommand({ Bucket: bucket }));
+}
+
+export async function putFile(endpoint: string, bucket: string, key: string, file: string): Promise<void> {
+  await new Upload({ client: localS3Client(endpoint), params: { Bucket: bucket, Key: key, Body: fs.createReadStream(file) } }).done();
+}
+
+export async function objectSize(endpoint: string, bucket: string, key: string): Promise<number> {
+  const head = await localS3Client(endpoint).send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+  return head.ContentLength ?? 0;
+}
+
+async function startMotoServer(): Promise<S3Endpoint> {
+  const port = await freePort();
+  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  const endpoint = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (await accepts(port)) break;
+    if (Date.now() > deadline || child.exitCode !== null) {
+      child.kill();
+      throw new Error('moto_server did not start (pip install "moto[s3,server]")');
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    endpoint,
+    close: async () => {
+      child.kill();
+    },
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const port = (server.address() as net.AddressInfo).port;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.end();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}

@@ -1,0 +1,49 @@
+/**
+ * Upload baseline, in a fresh process: Info-ZIP `zip -r` of the folder to a file, then an SDK upload of that file
+ * (`@aws-sdk/lib-storage` Upload: the SDK's multipart upload for large bodies, parts sent in parallel).
+ * `node upload-baseline-child.js <endpoint> <bucket> <key> <treeDir> <workDir>`.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { performance } from 'perf_hooks';
+import { Upload } from '@aws-sdk/lib-storage';
+import { reportToParent, runCommand } from '../lib/child';
+import { localS3Client } from './s3-client';
+
+export interface UploadBaselineResult {
+  readonly ms: number;
+  readonly zipMs: number;
+  readonly uploadMs: number;
+  readonly maxRssKb: number;
+  readonly zipBytes: number;
+}
+
+async function main(): Promise<void> {
+  const [endpoint, bucket, key, treeDir, workDir] = process.argv.slice(2);
+  const zipFile = path.join(workDir, 'upload.zip');
+  const s3 = localS3Client(endpoint);
+
+  const started = performance.now();
+  // -X: no extra attributes; -r: recurse. Default compression level 6, as yazl/zlib use.
+  await runCommand('zip', ['-q', '-r', '-X', zipFile, '.'], treeDir);
+  const zipped = performance.now();
+  await new Upload({
+    client: s3,
+    params: { Bucket: bucket, Key: key, Body: fs.createReadStream(zipFile), ContentType: 'application/zip' },
+  }).done();
+  const finished = performance.now();
+
+  const result: UploadBaselineResult = {
+    ms: finished - started,
+    zipMs: zipped - started,
+    uploadMs: finished - zipped,
+    maxRssKb: process.resourceUsage().maxRSS,
+    zipBytes: fs.statSync(zipFile).size,
+  };
+  reportToParent(result);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,9 @@
+/** Cold import of the runtime, as bundled for Lambda (`node import-runtime-child.js <runtime.js>`). */
+import * as path from 'path';
+import { performance } from 'perf_hooks';
+import { reportToParent } from '../lib/child';
+
+const bundle = path.resolve(process.argv[2]);
+const started = performance.now();
+require(bundle);
+reportToParent({ importMs: performance.now() - started });

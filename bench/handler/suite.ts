@@ -1,0 +1,71 @@
+/**
+ * Handler size and cold import: the runtime as a user's Lambda bundle carries it (esbuild, minified, `@aws-sdk/*`
+ * external because the Lambda Node.js runtime provides it, node22 target).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { Metafile } from 'esbuild';
+import { compile, CompileOptions, PROJECT_ROOT, SCRATCH_DIR, sourcesExist } from '../lib/build';
+import { runNodeChild } from '../lib/child';
+import { interleaved, median, round } from '../lib/stats';
+import type { BenchConfig, Figures } from '../run';
+
+const OUT = path.join(SCRATCH_DIR, 'handler');
+
+/** How a user's handler is bundled for Lambda (design §2, §6). */
+const LAMBDA_BUNDLE: CompileOptions = {
+  bundlePackages: true,
+  external: ['@aws-sdk/*'],
+  minify: true,
+  target: 'node22',
+  metafile: true,
+};
+
+export async function handlerSizeSuite(config: BenchConfig): Promise<Figures> {
+  if (!sourcesExist('src/runtime/index.ts')) {
+    return { skipped: 'src/runtime has not landed yet' };
+  }
+  const minimal = await compile(path.join(__dirname, 'minimal-handler.ts'), path.join(OUT, 'minimal', 'index.js'), LAMBDA_BUNDLE);
+  const withSchema = await compile(path.join(__dirname, 'schema-handler.ts'), path.join(OUT, 'schema', 'index.js'), LAMBDA_BUNDLE);
+  const largest = largestInputs(minimal.metafile!, 8);
+  fs.writeFileSync(path.join(OUT, 'minimal', 'meta.json'), JSON.stringify(minimal.metafile));
+  config.log(`handler bundle ${minimal.bytes} bytes; largest inputs: ${largest.map((i) => `${i.path} ${i.bytes}`).join(', ')}`);
+  return {
+    handlerBundleBytes: minimal.bytes,
+    handlerBundleBytesWithSchema: withSchema.bytes,
+    handlerBundleLargestInputs: Object.fromEntries(largest.map((i) => [i.path, i.bytes])),
+  };
+}
+
+export async function importSuite(config: BenchConfig): Promise<Figures> {
+  if (!sourcesExist('src/runtime/index.ts')) {
+    return { skipped: 'src/runtime has not landed yet' };
+  }
+  const runtime = await compile(path.join(PROJECT_ROOT, 'src', 'runtime', 'index.ts'), path.join(OUT, 'runtime', 'index.js'), LAMBDA_BUNDLE);
+  const sdkChild = await compile(path.join(__dirname, 'import-sdk-child.ts'), path.join(OUT, 'import-sdk-child.js'));
+  const runtimeChild = await compile(path.join(__dirname, 'import-runtime-child.ts'), path.join(OUT, 'import-runtime-child.js'));
+  type Result = { importMs: number };
+  const pair = await interleaved(
+    config.importRuns,
+    async () => (await runNodeChild<Result>(sdkChild.outfile, { cwd: PROJECT_ROOT })).result.importMs,
+    async () => (await runNodeChild<Result>(runtimeChild.outfile, { args: [runtime.outfile], cwd: PROJECT_ROOT })).result.importMs,
+  );
+  const sdkMs = median(pair.baseline);
+  const runtimeMs = median(pair.candidate);
+  config.log(`import: SDK clients ${round(sdkMs, 1)} ms, runtime ${round(runtimeMs, 1)} ms (${config.importRuns} runs each)`);
+  return {
+    runtimeImportOverheadMs: round(runtimeMs - sdkMs, 1),
+    importSdkClientsMs: round(sdkMs, 1),
+    importRuntimeMs: round(runtimeMs, 1),
+    importRuns: config.importRuns,
+  };
+}
+
+/** The inputs that contribute most bytes to a bundle: where to look when the size target is missed. */
+function largestInputs(metafile: Metafile, count: number): { path: string; bytes: number }[] {
+  const output = Object.values(metafile.outputs)[0];
+  return Object.entries(output.inputs)
+    .map(([p, info]) => ({ path: p, bytes: info.bytesInOutput }))
+    .sort((a, b) => b.bytes - a.bytes)
+    .slice(0, count);
+}

@@ -1,0 +1,88 @@
+/**
+ * Synth overhead: the same pipeline with N invoke stages, built with plain aws-cdk-lib (baseline) and with
+ * `LambdaInvokeStage` (candidate), each synthesized in a fresh process, interleaved, median of an odd number of runs.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { compile, PROJECT_ROOT, SCRATCH_DIR, sourcesExist } from '../lib/build';
+import { runNodeChild } from '../lib/child';
+import { interleaved, median, round } from '../lib/stats';
+import type { SynthChildResult } from './synth-child';
+import type { BenchConfig, Figures } from '../run';
+
+const OUT = path.join(SCRATCH_DIR, 'synth');
+
+export async function synthSuite(config: BenchConfig): Promise<Figures> {
+  if (!sourcesExist('src/lambda-invoke-stage.ts', 'src/user-parameters.ts', 'src/user-parameters-schema.ts')) {
+    return { skipped: 'LambdaInvokeStage has not landed in src/ yet' };
+  }
+  const child = await compile(path.join(__dirname, 'synth-child.ts'), path.join(OUT, 'synth-child.js'));
+  const baselineApp = await compile(path.join(__dirname, 'baseline-app.ts'), path.join(OUT, 'baseline-app.js'));
+  const candidateApp = await compile(path.join(__dirname, 'candidate-app.ts'), path.join(OUT, 'candidate-app.js'));
+  ensureCrashReporterBundled();
+
+  const figures: Figures = {};
+  for (const stages of config.synthStages) {
+    const runs = stages === 50 ? config.synthRunsAt50 : config.synthRuns;
+    const synthOnce = (app: string, label: string) => async (i: number) => {
+      const outdir = path.join(OUT, `cdk.out-${label}-${stages}-${i}`);
+      try {
+        const { result } = await runNodeChild<SynthChildResult>(child.outfile, { args: [app, String(stages), outdir], cwd: PROJECT_ROOT });
+        return result;
+      } finally {
+        fs.rmSync(outdir, { recursive: true, force: true });
+      }
+    };
+    const pair = await interleaved(runs, synthOnce(baselineApp.outfile, 'baseline'), synthOnce(candidateApp.outfile, 'candidate'));
+    const baselineMs = median(pair.baseline.map((r) => r.synthMs));
+    const candidateMs = median(pair.candidate.map((r) => r.synthMs));
+    figures[`synthRatio${stages}`] = round(candidateMs / baselineMs);
+    figures[`synthBaselineMs${stages}`] = round(baselineMs, 1);
+    figures[`synthCandidateMs${stages}`] = round(candidateMs, 1);
+    figures[`synthRuns${stages}`] = runs;
+    const baselineTemplate = pair.baseline[0];
+    const candidateTemplate = pair.candidate[0];
+    figures[`templateBytesBaseline${stages}`] = baselineTemplate.templateBytes;
+    figures[`templateBytesCandidate${stages}`] = candidateTemplate.templateBytes;
+    figures[`templateBytesRatio${stages}`] = round(candidateTemplate.templateBytes / baselineTemplate.templateBytes);
+    const baselineLambdas = baselineTemplate.resourceCounts['AWS::Lambda::Function'] ?? 0;
+    const candidateLambdas = candidateTemplate.resourceCounts['AWS::Lambda::Function'] ?? 0;
+    figures[`lambdaFunctionsBaseline${stages}`] = baselineLambdas;
+    figures[`lambdaFunctionsCandidate${stages}`] = candidateLambdas;
+    figures[`extraLambdaFunctions${stages}`] = candidateLambdas - baselineLambdas;
+    if (stages === 50) {
+      figures.resourceCountsBaseline50 = baselineTemplate.resourceCounts;
+      figures.resourceCountsCandidate50 = candidateTemplate.resourceCounts;
+    }
+    config.log(`synth ${stages} stages: baseline ${round(baselineMs, 0)} ms, candidate ${round(candidateMs, 0)} ms (${runs} runs each)`);
+  }
+  figures.perStageExtraLambdaFunctions = perStageGrowth(figures, config.synthStages);
+  return figures;
+}
+
+/**
+ * Lambda functions the candidate adds beyond the user's, per extra stage: 0 when its helpers are singletons (design §6:
+ * "the template grows by no per-stage Lambda beyond the user's own").
+ */
+function perStageGrowth(figures: Figures, stages: number[]): number | null {
+  const fewest = Math.min(...stages);
+  const most = Math.max(...stages);
+  const atFewest = figures[`extraLambdaFunctions${fewest}`];
+  const atMost = figures[`extraLambdaFunctions${most}`];
+  if (typeof atFewest !== 'number' || typeof atMost !== 'number' || most === fewest) {
+    return null;
+  }
+  return round((atMost - atFewest) / (most - fewest));
+}
+
+/**
+ * The crash reporter's code is bundled by projen's `bundle` task into assets/ (the bench task runs it first); without
+ * it the candidate's `Code.fromAsset` fails at synth, so say what to run.
+ */
+function ensureCrashReporterBundled(): void {
+  const src = path.join(PROJECT_ROOT, 'src', 'crash-reporter.lambda.ts');
+  const asset = path.join(PROJECT_ROOT, 'assets', 'crash-reporter.lambda', 'index.js');
+  if (fs.existsSync(src) && !fs.existsSync(asset)) {
+    throw new Error(`${asset} is missing: run \`npx projen bundle\` (the bench task does) before the synth benchmark`);
+  }
+}
