@@ -10,11 +10,14 @@ import { formatViolations, SchemaViolation } from './user-parameters-check';
 export class InvalidJobEventError extends Error {
   /** The dotted path of the bad field; '' when the event itself is not an object. */
   public readonly path: string;
+  /** What is wrong with the field, e.g. 'must be a string, got a number'. */
+  public readonly problem: string;
 
   constructor(path: string, problem: string) {
     super(`Invalid CodePipeline job event: ${path === '' ? 'the event' : path} ${problem}`);
     this.name = 'InvalidJobEventError';
     this.path = path;
+    this.problem = problem;
   }
 }
 

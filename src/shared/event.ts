@@ -283,3 +283,15 @@ function describe(value: unknown, showString = false): string {
   if (typeof value === 'object') return 'an object';
   return `a ${typeof value}`;
 }
+
+/**
+ * The job id of an event that may be malformed elsewhere, or undefined. Lets the runtime still report a failure
+ * (instead of leaving the pipeline waiting for the action's timeout) when only some other field is bad.
+ */
+export function findJobId(raw: unknown): string | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const job = (raw as JsonObject)['CodePipeline.job'];
+  if (typeof job !== 'object' || job === null) return undefined;
+  const id = (job as JsonObject).id;
+  return typeof id === 'string' && id.length > 0 ? id : undefined;
+}

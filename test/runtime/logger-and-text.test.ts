@@ -1,0 +1,116 @@
+import { createJsonLogger, Logger, redactForLog, withAttributes } from '../../src/runtime/logger';
+import { truncateWithMarker } from '../../src/runtime/text';
+import { parseJobEvent } from '../../src/shared/event';
+
+function capture(level?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR'): { logger: Logger; lines: () => any[] } {
+  const raw: string[] = [];
+  const logger = createJsonLogger({ level, write: (line) => raw.push(line) });
+  return { logger, lines: () => raw.map((l) => JSON.parse(l)) };
+}
+
+const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+const rawEvent = {
+  'CodePipeline.job': {
+    id: '11111111-abcd-1111-abcd-111111abcdef',
+    accountId: '111111111111',
+    data: {
+      actionConfiguration: { configuration: { FunctionName: 'f' } },
+      inputArtifacts: [],
+      outputArtifacts: [],
+      artifactCredentials: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: secret, sessionToken: 'the-session-token' },
+    },
+  },
+};
+
+describe('createJsonLogger', () => {
+  test('writes one JSON object per line with level, message, timestamp and attributes', () => {
+    const raw: string[] = [];
+    createJsonLogger({ write: (l) => raw.push(l) }).info('hello', { a: 1 });
+    expect(raw).toHaveLength(1);
+    expect(raw[0].endsWith('\n')).toBe(true);
+    expect(raw[0].trim().includes('\n')).toBe(false);
+    expect(JSON.parse(raw[0])).toEqual({ timestamp: expect.any(String), level: 'INFO', message: 'hello', a: 1 });
+  });
+
+  test('drops lines below the level', () => {
+    const { logger, lines } = capture('WARN');
+    logger.info('quiet');
+    logger.warn('loud');
+    expect(lines().map((l) => l.message)).toEqual(['loud']);
+  });
+
+  test('never writes the secret of a raw event', () => {
+    const { logger, lines } = capture();
+    logger.info('event', { event: rawEvent });
+    expect(JSON.stringify(lines())).not.toContain(secret);
+    expect(JSON.stringify(lines())).not.toContain('the-session-token');
+    expect(lines()[0].event['CodePipeline.job'].data.artifactCredentials.accessKeyId).toBe('AKIAIOSFODNN7EXAMPLE');
+  });
+
+  test('never writes the secret of a parsed event', () => {
+    const { logger, lines } = capture();
+    logger.info('event', { event: parseJobEvent(rawEvent) });
+    expect(JSON.stringify(lines())).not.toContain(secret);
+  });
+
+  test('writes errors with name, message and stack, and survives cycles', () => {
+    const { logger, lines } = capture();
+    const cyclic: any = { name: 'loop' };
+    cyclic.self = cyclic;
+    logger.error('failed', { error: new RangeError('too far'), cyclic });
+    expect(lines()[0].error).toEqual(expect.objectContaining({ name: 'RangeError', message: 'too far', stack: expect.any(String) }));
+    expect(lines()[0].cyclic.self).toBe('[circular]');
+  });
+});
+
+describe('withAttributes', () => {
+  test('adds the correlation id to every call of a caller logger, as Powertools Logger expects (message, object)', () => {
+    const calls: unknown[][] = [];
+    const powertoolsLike: Logger = {
+      debug: (...args) => calls.push(['debug', ...args]),
+      info: (...args) => calls.push(['info', ...args]),
+      warn: (...args) => calls.push(['warn', ...args]),
+      error: (...args) => calls.push(['error', ...args]),
+    };
+    withAttributes(powertoolsLike, { correlationId: 'job-1' }).warn('careful', { step: 2 });
+    expect(calls).toEqual([['warn', 'careful', { correlationId: 'job-1', step: 2 }]]);
+  });
+
+  test('redacts secrets before they reach a caller logger', () => {
+    const calls: unknown[][] = [];
+    const sink: Logger = { debug: () => {}, info: (...args) => calls.push(args), warn: () => {}, error: () => {} };
+    withAttributes(sink, {}).info('event', { event: rawEvent });
+    expect(JSON.stringify(calls)).not.toContain(secret);
+  });
+});
+
+describe('redactForLog', () => {
+  test('redacts SDK-style credential keys too', () => {
+    expect(redactForLog({ credentials: { AccessKeyId: 'A', SecretAccessKey: 'S', SessionToken: 'T' } })).toEqual({
+      credentials: { AccessKeyId: 'A', SecretAccessKey: '[redacted]', SessionToken: '[redacted]' },
+    });
+  });
+});
+
+describe('truncateWithMarker', () => {
+  test('leaves a text within the limit unchanged', () => {
+    expect(truncateWithMarker('short', 10)).toBe('short');
+    expect(truncateWithMarker('x'.repeat(10), 10)).toBe('x'.repeat(10));
+  });
+
+  test('cuts a longer text to the limit and says how much was cut', () => {
+    const cut = truncateWithMarker('a'.repeat(6000), 5000);
+    expect(cut).toHaveLength(5000);
+    const kept = cut.indexOf(' …[');
+    expect(cut.endsWith(`…[${6000 - kept} characters cut]`)).toBe(true);
+  });
+
+  test('never leaves half of a surrogate pair', () => {
+    const text = '😀'.repeat(100);
+    for (let max = 30; max < 60; max++) {
+      const cut = truncateWithMarker(text, max);
+      expect(cut.length).toBeLessThanOrEqual(max);
+      expect(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])/.test(cut)).toBe(false);
+    }
+  });
+});
