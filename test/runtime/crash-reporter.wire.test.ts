@@ -1,0 +1,72 @@
+import { handler } from '../../src/runtime/crash-reporter';
+import type { JobApiEmulator } from '../../src/local/job-api-emulator';
+import { FAKE_SESSION_CREDENTIALS, startJobApi } from '../support/servers';
+import { captureLogs, jobEvent, lambdaEnvironment } from './wire-helpers';
+
+let jobApi: JobApiEmulator;
+let restoreEnvironment: () => void;
+
+beforeAll(async () => {
+  jobApi = await startJobApi();
+  restoreEnvironment = lambdaEnvironment({ codePipeline: jobApi.endpoint });
+});
+
+afterAll(async () => {
+  restoreEnvironment();
+  await jobApi.close();
+});
+
+function failureRecordFor(event: unknown): unknown {
+  return {
+    version: '1.0',
+    timestamp: new Date().toISOString(),
+    requestContext: { requestId: 'req-1', functionArn: 'arn:aws:lambda:us-east-1:123456789012:function:f', condition: 'RetriesExhausted', approximateInvokeCount: 3 },
+    requestPayload: event,
+    responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+    responsePayload: { errorType: 'Error', errorMessage: 'database unreachable', trace: [] },
+  };
+}
+
+test('a crashed job is reported failed through PutJobFailureResult', async () => {
+  const event = jobEvent();
+  const jobId = event['CodePipeline.job'].id;
+  jobApi.registerJob(jobId);
+  await captureLogs(() => handler(failureRecordFor(event)));
+  const job = jobApi.job(jobId)!;
+  expect(job.status).toBe('Failed');
+  expect(job.results[0].failureDetails).toEqual({
+    type: 'JobFailed',
+    message: 'Lambda function crashed: database unreachable (condition RetriesExhausted, 3 attempts, request req-1)',
+    externalExecutionId: 'req-1',
+  });
+});
+
+test('a second delivery of the same record is logged as already ended, not thrown', async () => {
+  const event = jobEvent();
+  jobApi.registerJob(event['CodePipeline.job'].id);
+  await captureLogs(() => handler(failureRecordFor(event)));
+  const { logs } = await captureLogs(() => handler(failureRecordFor(event)));
+  expect(jobApi.job(event['CodePipeline.job'].id)!.results).toHaveLength(1);
+  expect(logs).toContainEqual(expect.objectContaining({ level: 'WARN', message: expect.stringMatching(/already ended/) }));
+});
+
+test('an unknown job is logged, not thrown', async () => {
+  const { logs } = await captureLogs(() => handler(failureRecordFor(jobEvent())));
+  expect(logs).toContainEqual(expect.objectContaining({ level: 'ERROR', message: expect.stringMatching(/does not know this job/) }));
+});
+
+test('a record that is not from a CodePipeline job reports nothing and does not throw', async () => {
+  const before = jobApi.requests.length;
+  const { logs } = await captureLogs(() => handler({ requestPayload: { Records: [] } }));
+  expect(jobApi.requests.length).toBe(before);
+  expect(logs).toContainEqual(expect.objectContaining({ level: 'ERROR', message: expect.stringMatching(/nothing to report/) }));
+});
+
+test('log lines carry the job id as correlation id and never the artifact credentials', async () => {
+  const event = jobEvent();
+  jobApi.registerJob(event['CodePipeline.job'].id);
+  const { logs, text } = await captureLogs(() => handler(failureRecordFor(event)));
+  expect(logs.every((l) => l.correlationId === event['CodePipeline.job'].id)).toBe(true);
+  expect(text).not.toContain(FAKE_SESSION_CREDENTIALS.secretAccessKey);
+  expect(text).not.toContain(FAKE_SESSION_CREDENTIALS.sessionToken);
+});
