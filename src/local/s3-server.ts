@@ -793,7 +793,7 @@ function operationName(method: string, bucket: string | undefined, key: string |
     };
     return table[method] ?? `${method} bucket ?${[...query.keys()].join('&')}`;
   }
-  const subresource = [...query.keys()].find((k) => !['x-id', 'partNumber', 'uploadId', 'versionId'].includes(k));
+  const subresource = [...query.keys()].find((k) => !['x-id', 'partNumber', 'uploadId', 'uploads', 'versionId'].includes(k));
   if (subresource !== undefined) return `${method} object ?${subresource}`;
   switch (method) {
     case 'PUT':
