@@ -55,3 +55,15 @@ export const LAMBDA_INVOKE_MAX_OUTPUT_ARTIFACTS = 5;
  */
 export const MAX_CONTINUATION_INTERVAL_MINUTES = 20;
 export const MAX_ACTION_DURATION_HOURS = 24;
+
+/** StageDeclaration/ActionDeclaration `name`: 1 to 100 characters of [A-Za-z0-9.@\-_] (CodePipeline API reference). */
+export const PIPELINE_NAME_PATTERN = /^[A-Za-z0-9.@\-_]+$/;
+
+/** ActionDeclaration `namespace`: 1 to 100 characters of [A-Za-z0-9@\-_], no dot (CodePipeline API reference). */
+export const ACTION_NAMESPACE_PATTERN = /^[A-Za-z0-9@\-_]+$/;
+
+/** Maximum length of a stage name, an action name and an action namespace (CodePipeline API reference). */
+export const PIPELINE_NAME_MAX_LENGTH = 100;
+
+/** An action configuration value (UserParameters) is at least 1 character long (CodePipeline API reference). */
+export const USER_PARAMETERS_MIN_LENGTH = 1;
