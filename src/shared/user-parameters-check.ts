@@ -134,6 +134,14 @@ export function checkSchemaIsValid(schema: unknown): SchemaViolation[] {
   return checkReferencesResolve(schema);
 }
 
+/**
+ * Renders a path into a value the way violations name fields: ['targets', 0, 'url'] -> 'targets[0].url',
+ * ['odd key'] -> '["odd key"]'. Numbers are array indexes.
+ */
+export function fieldPath(segments: ReadonlyArray<string | number>): string {
+  return segments.reduce<string>((path, segment) => joinPath(path, String(segment), typeof segment === 'number'), '');
+}
+
 /** "retries: must be >= 0 (got -1); env: must be one of "dev", "prod"". The root is named "(root)". */
 export function formatViolations(violations: readonly SchemaViolation[]): string {
   return violations.map((v) => `${v.path === '' ? '(root)' : v.path}: ${v.message}`).join('; ');

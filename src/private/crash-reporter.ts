@@ -1,0 +1,44 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct, IConstruct } from 'constructs';
+import { DEFAULT_LOG_RETENTION } from './defaults';
+import { suppressNagFindings } from './nag';
+import { CrashReporterFunction } from '../crash-reporter-function';
+
+/** The id of the crash reporter in its stack. Part of the contract: renaming it replaces the function. */
+export const CRASH_REPORTER_ID = 'CodePipelineInvokeCrashReporter';
+
+/**
+ * The stack's one crash reporter: the `onFailure` destination of every PipelineJobFunction in the stack. Lambda hands
+ * it the failure record of an invocation that crashed, timed out or ran out of memory (its `requestPayload` is the
+ * CodePipeline event), and it reports the job failed with `PutJobFailureResult`, so the pipeline fails within seconds
+ * instead of waiting for the action to time out. Its code: src/runtime/crash-reporter.ts, bundled at build time.
+ */
+export function crashReporterFor(scope: IConstruct): lambda.IFunction {
+  const stack = Stack.of(scope);
+  const existing = stack.node.tryFindChild(CRASH_REPORTER_ID) as CrashReporter | undefined;
+  return (existing ?? new CrashReporter(stack, CRASH_REPORTER_ID)).function;
+}
+
+class CrashReporter extends Construct {
+  public readonly function: lambda.Function;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    this.function = new CrashReporterFunction(this, 'Function', {
+      description: 'Reports a CodePipeline job failed when its Lambda function crashed or timed out (cdk-codepipeline-invoke)',
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      timeout: Duration.seconds(30),
+      logGroup: new logs.LogGroup(this, 'LogGroup', { retention: DEFAULT_LOG_RETENTION }),
+    });
+    // Exactly what it needs: report a failure. PutJobFailureResult supports no resource-level permission, so the
+    // resource must be "*" (aws-cdk #42; IAM service authorization reference for CodePipeline).
+    this.function.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['codepipeline:PutJobFailureResult'], resources: ['*'] }),
+    );
+    suppressNagFindings(this.function);
+  }
+}

@@ -1,0 +1,51 @@
+import { Token } from 'aws-cdk-lib';
+import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
+import { IConstruct } from 'constructs';
+import { ACTION_NAMESPACE_PATTERN, PIPELINE_NAME_MAX_LENGTH, PIPELINE_NAME_PATTERN } from './pipeline-names';
+import { fieldError } from './validate-user-parameters';
+import { OUTPUT_VARIABLE_NAME_PATTERN } from '../shared/limits';
+
+/** Stage and action names: CodePipeline rejects anything else at deployment, long after synth. */
+export function validatePipelineName(scope: IConstruct, fieldName: string, value: string | undefined): void {
+  validateAgainst(scope, fieldName, value, PIPELINE_NAME_PATTERN, PIPELINE_NAME_MAX_LENGTH);
+}
+
+/** The action's variable namespace: like a name, but without '.' (it separates namespace and variable). */
+export function validateNamespace(scope: IConstruct, fieldName: string, value: string | undefined): void {
+  validateAgainst(scope, fieldName, value, ACTION_NAMESPACE_PATTERN, PIPELINE_NAME_MAX_LENGTH);
+}
+
+/** An output variable name, as the function reports it in `outputVariables`. */
+export function validateVariableName(scope: IConstruct, fieldName: string, value: string): void {
+  validateAgainst(scope, fieldName, value, OUTPUT_VARIABLE_NAME_PATTERN, undefined);
+}
+
+/** A Lambda invoke action takes 0 to `max` input (or output) artifacts. */
+export function validateArtifactCount(
+  scope: IConstruct,
+  fieldName: string,
+  artifacts: readonly codepipeline.Artifact[] | undefined,
+  max: number,
+): void {
+  const count = artifacts?.length ?? 0;
+  if (count > max) {
+    throw fieldError(scope, fieldName, `has ${count} artifacts; a Lambda invoke action takes at most ${max}`);
+  }
+}
+
+function validateAgainst(
+  scope: IConstruct,
+  fieldName: string,
+  value: string | undefined,
+  pattern: RegExp,
+  maxLength: number | undefined,
+): void {
+  if (value === undefined || Token.isUnresolved(value)) {
+    return;
+  }
+  const tooLong = maxLength !== undefined && value.length > maxLength;
+  if (!pattern.test(value) || tooLong) {
+    const limit = maxLength !== undefined ? `, at most ${maxLength} characters` : '';
+    throw fieldError(scope, fieldName, `must match ${pattern.source}${limit} (got ${JSON.stringify(value)})`);
+  }
+}
