@@ -1,9 +1,13 @@
 import { Token } from 'aws-cdk-lib';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import { IConstruct } from 'constructs';
-import { ACTION_NAMESPACE_PATTERN, PIPELINE_NAME_MAX_LENGTH, PIPELINE_NAME_PATTERN } from './pipeline-names';
 import { fieldError } from './validate-user-parameters';
-import { OUTPUT_VARIABLE_NAME_PATTERN } from '../shared/limits';
+import {
+  ACTION_NAMESPACE_PATTERN,
+  OUTPUT_VARIABLE_NAME_PATTERN,
+  PIPELINE_NAME_MAX_LENGTH,
+  PIPELINE_NAME_PATTERN,
+} from '../shared/limits';
 
 /** Stage and action names: CodePipeline rejects anything else at deployment, long after synth. */
 export function validatePipelineName(scope: IConstruct, fieldName: string, value: string | undefined): void {

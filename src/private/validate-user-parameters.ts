@@ -1,8 +1,7 @@
 import { Annotations, Stack, Token } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
-import { USER_PARAMETERS_MIN_LENGTH } from './pipeline-names';
 import { isPlainObject, isUnresolvedString, VARIABLE_REFERENCE } from './tokens';
-import { USER_PARAMETERS_MAX_LENGTH } from '../shared/limits';
+import { USER_PARAMETERS_MAX_LENGTH, USER_PARAMETERS_MIN_LENGTH } from '../shared/limits';
 import { describeSecret, findSecrets, SecretFinding } from '../shared/secrets';
 import { checkUserParameters, fieldPath, SchemaViolation } from '../shared/user-parameters-check';
 import { UserParameters } from '../user-parameters';
