@@ -5,5 +5,7 @@ import { reportToParent } from '../lib/child';
 
 const bundle = path.resolve(process.argv[2]);
 const started = performance.now();
+const cpuStarted = process.cpuUsage();
 require(bundle);
-reportToParent({ importMs: performance.now() - started });
+const cpu = process.cpuUsage(cpuStarted);
+reportToParent({ importMs: performance.now() - started, importCpuMs: (cpu.user + cpu.system) / 1000 });

@@ -3,6 +3,8 @@ import { performance } from 'perf_hooks';
 import { reportToParent } from '../lib/child';
 
 const started = performance.now();
+const cpuStarted = process.cpuUsage();
 require('@aws-sdk/client-s3');
 require('@aws-sdk/client-codepipeline');
-reportToParent({ importMs: performance.now() - started });
+const cpu = process.cpuUsage(cpuStarted);
+reportToParent({ importMs: performance.now() - started, importCpuMs: (cpu.user + cpu.system) / 1000 });

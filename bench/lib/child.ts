@@ -102,6 +102,9 @@ export function runCommand(command: string, args: readonly string[], cwd?: strin
   });
 }
 
+/** The end of a child's output for an error message (minified code can make one line enormous). */
 function tail(text: string): string {
-  return text.split('\n').slice(-30).join('\n');
+  const MAX_CHARS = 4000;
+  const lines = text.split('\n').slice(-30).join('\n');
+  return lines.length > MAX_CHARS ? `...${lines.slice(-MAX_CHARS)}` : lines;
 }
