@@ -113,6 +113,6 @@ export class PipelineJobFunction extends lambda.Function {
     this.userParametersSchema = props.userParametersSchema;
     this.crashReporter = defaults.crashReporter;
     PipelineJobFunction.grantJobResults(this);
-    suppressNagFindings(this);
+    suppressNagFindings(this, defaults.crashReporter);
   }
 }

@@ -75,6 +75,6 @@ export class PipelineJobNodejsFunction extends nodejs.NodejsFunction {
     this.userParametersSchema = props.userParametersSchema;
     this.crashReporter = defaults.crashReporter;
     PipelineJobFunction.grantJobResults(this);
-    suppressNagFindings(this);
+    suppressNagFindings(this, defaults.crashReporter);
   }
 }

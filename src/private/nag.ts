@@ -1,47 +1,75 @@
-import { CfnResource } from 'aws-cdk-lib';
+import { CfnElement, CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { IConstruct } from 'constructs';
 
-interface NagSuppression {
-  readonly id: string;
-  readonly reason: string;
-  readonly applies_to?: Array<string | { regex: string }>;
+const BASIC_EXECUTION_ROLE = 'Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole';
+
+const REASONS = {
+  basicExecutionRole:
+    'AWSLambdaBasicExecutionRole only lets the function write its own logs (CreateLogStream, PutLogEvents); it logs to its own log group with a retention.',
+  jobResults:
+    'codepipeline:PutJobSuccessResult and PutJobFailureResult support no resource-level permissions, so the resource must be "*" (aws-cdk #42; IAM service authorization reference for AWS CodePipeline).',
+  crashReporterInvoke:
+    'Lambda destinations grant invoke on the crash reporter ARN and its versions/aliases (ARN:*): one function, no other.',
+};
+
+/**
+ * Records why the IAM findings cdk-nag (AwsSolutions) reports on a job function or the crash reporter are by design,
+ * on the function's role only:
+ * - as CDK acknowledgments (the metadata of `Validations.of(role).acknowledge`), which cdk-nag 3 reads;
+ * - as `cdk_nag.rules_to_suppress` template metadata, which cdk-nag 2 reads.
+ * Neither needs a cdk-nag dependency.
+ */
+export function suppressNagFindings(fn: lambda.Function, crashReporter?: lambda.IFunction): void {
+  const role = fn.role;
+  if (!(role instanceof iam.Role)) {
+    return;
+  }
+  const reporterArnPattern = crashReporter ? `Resource::<${logicalIdOf(crashReporter)}.Arn>:*` : undefined;
+  acknowledge(role, {
+    [`AwsSolutions-IAM4[${BASIC_EXECUTION_ROLE}]`]: REASONS.basicExecutionRole,
+    'AwsSolutions-IAM5[Resource::*]': REASONS.jobResults,
+    ...(reporterArnPattern ? { [`AwsSolutions-IAM5[${reporterArnPattern}]`]: REASONS.crashReporterInvoke } : {}),
+  });
+  addTemplateSuppressions(role.node.defaultChild as CfnResource, [
+    { id: 'AwsSolutions-IAM4', reason: REASONS.basicExecutionRole, applies_to: [BASIC_EXECUTION_ROLE] },
+  ]);
+  const policy = role.node.tryFindChild('DefaultPolicy')?.node.defaultChild as CfnResource | undefined;
+  addTemplateSuppressions(policy, [
+    {
+      id: 'AwsSolutions-IAM5',
+      reason: `${REASONS.jobResults} ${crashReporter ? REASONS.crashReporterInvoke : ''}`.trim(),
+      applies_to: ['Resource::*', ...(reporterArnPattern ? [reporterArnPattern] : [])],
+    },
+  ]);
 }
 
 /**
- * Documents, in the template metadata that cdk-nag reads (`cdk_nag.rules_to_suppress`, merged with the user's own
- * suppressions), why the library's IAM findings are by design. Written as plain metadata, so the library needs no
- * cdk-nag dependency; cdk-nag users see no finding on our resources.
+ * What `Validations.of(scope).acknowledge()` records, written directly: aws-cdk-lib 2.257 rejects finding ids with more
+ * than one '::' (e.g. 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:...]'), which cdk-nag 3 matches exactly.
  */
-export function suppressNagFindings(fn: lambda.Function): void {
-  const role = fn.role as iam.Role | undefined;
-  if (role === undefined) {
-    return;
-  }
-  addSuppressions(role.node.defaultChild as CfnResource | undefined, [
-    {
-      id: 'AwsSolutions-IAM4',
-      reason:
-        'AWSLambdaBasicExecutionRole only lets the function write its logs (CreateLogStream/PutLogEvents); the function logs to its own log group with a retention.',
-      applies_to: ['Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'],
-    },
-  ]);
-  const policy = role.node.tryFindChild('DefaultPolicy')?.node.defaultChild as CfnResource | undefined;
-  addSuppressions(policy, [
-    {
-      id: 'AwsSolutions-IAM5',
-      reason:
-        'codepipeline:PutJobSuccessResult and PutJobFailureResult support no resource-level permissions: the resource must be "*" (aws-cdk #42; IAM service authorization reference). The crash reporter destination is invoked by ARN, also with its versions and aliases (ARN:*).',
-      applies_to: ['Resource::*', { regex: '/^Resource::<.*CrashReporter.*\\.Arn>:\\*$/g' }],
-    },
-  ]);
+function acknowledge(scope: IConstruct, rules: Record<string, string>): void {
+  const entries = scope.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY);
+  const previous = (entries[entries.length - 1]?.data ?? {}) as Record<string, string>;
+  scope.node.addMetadata(Validations.ACKNOWLEDGED_RULES_METADATA_KEY, { ...previous, ...rules });
 }
 
-function addSuppressions(resource: CfnResource | undefined, suppressions: NagSuppression[]): void {
+function logicalIdOf(fn: lambda.IFunction): string {
+  return Stack.of(fn).getLogicalId(fn.node.defaultChild as CfnElement);
+}
+
+interface TemplateSuppression {
+  readonly id: string;
+  readonly reason: string;
+  readonly applies_to: string[];
+}
+
+function addTemplateSuppressions(resource: CfnResource | undefined, suppressions: TemplateSuppression[]): void {
   if (resource === undefined) {
     return;
   }
-  const existing = (resource.getMetadata('cdk_nag')?.rules_to_suppress ?? []) as NagSuppression[];
+  const existing = (resource.getMetadata('cdk_nag')?.rules_to_suppress ?? []) as TemplateSuppression[];
   const ids = new Set(existing.map((s) => s.id));
   resource.addMetadata('cdk_nag', { rules_to_suppress: [...existing, ...suppressions.filter((s) => !ids.has(s.id))] });
 }
