@@ -1,0 +1,202 @@
+/**
+ * Input and output artifacts of a job: zips in the pipeline's artifact bucket, read and written with the event's
+ * artifact credentials.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { pipeline as streamPipeline, Readable, Transform } from 'stream';
+import { pipeline } from 'stream/promises';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { EncryptionKey, JobArtifact } from '../shared/event';
+import type { Logger } from './logger';
+import { getObjectStream, objectSize, s3RandomAccessReader, uploadObject } from './s3';
+import { ArtifactEntry, extractZip, ExtractSummary, listEntries, openZip, openZipEntryStream, readZipEntry } from './zip-read';
+import { ExtractionLimits, resolveLimits } from './zip-safety';
+import { FileSpec, zipDirectory, zipFiles } from './zip-write';
+
+/** What artifacts need from the job they belong to. */
+export interface ArtifactContext {
+  readonly s3: () => S3Client;
+  /** A new empty folder, removed when the invocation ends. */
+  readonly tempDir: (label: string) => Promise<string>;
+  readonly limits: ExtractionLimits;
+  readonly encryptionKey?: EncryptionKey;
+  readonly logger: Logger;
+}
+
+export interface ExtractOptions {
+  /** Limits for this artifact, over the handler's. */
+  readonly limits?: Partial<ExtractionLimits>;
+}
+
+/** An input artifact: a zip in S3 that an earlier action produced. */
+export class InputArtifact {
+  constructor(
+    private readonly artifact: JobArtifact,
+    private readonly context: ArtifactContext,
+  ) {}
+
+  get name(): string {
+    return this.artifact.name;
+  }
+
+  /** The source revision (e.g. a commit id), or null. */
+  get revision(): string | null {
+    return this.artifact.revision;
+  }
+
+  get bucketName(): string {
+    return this.artifact.location.s3Location.bucketName;
+  }
+
+  get objectKey(): string {
+    return this.artifact.location.s3Location.objectKey;
+  }
+
+  /**
+   * Downloads the zip (streamed to disk, never whole in memory) and extracts it into `dir`, refusing unsafe entries
+   * and zip bombs. Returns the folder.
+   *
+   * @param dir where to extract; default: a fresh temporary folder, removed when the invocation ends
+   */
+  async extractTo(dir?: string, options: ExtractOptions = {}): Promise<string> {
+    const target = dir !== undefined ? path.resolve(dir) : await this.context.tempDir(`in-${this.name}`);
+    const started = Date.now();
+    const zipFile = await this.downloadZip();
+    try {
+      const { size } = await fs.promises.stat(zipFile);
+      const summary: ExtractSummary = await extractZip({ file: zipFile }, target, this.name, this.limits(options), size);
+      this.context.logger.info(`Extracted input artifact ${this.name}`, { artifact: this.name, ...summary, zipBytes: size, ms: Date.now() - started });
+    } finally {
+      await fs.promises.rm(zipFile, { force: true });
+    }
+    return target;
+  }
+
+  /**
+   * Reads one file of the artifact without downloading or extracting the rest (HTTP Range reads of the zip's
+   * directory and of that one entry). Returns a Buffer, or a string when `encoding` is given.
+   */
+  async readFile(filePath: string, options?: ExtractOptions): Promise<Buffer>;
+  async readFile(filePath: string, encoding: BufferEncoding, options?: ExtractOptions): Promise<string>;
+  async readFile(filePath: string, encodingOrOptions?: BufferEncoding | ExtractOptions, maybeOptions?: ExtractOptions): Promise<Buffer | string> {
+    const encoding = typeof encodingOrOptions === 'string' ? encodingOrOptions : undefined;
+    const options = (typeof encodingOrOptions === 'object' ? encodingOrOptions : maybeOptions) ?? {};
+    const source = await s3RandomAccessReader(this.context.s3(), this.artifact.location.s3Location);
+    const content = await readZipEntry(source, filePath, this.name, this.limits(options));
+    return encoding !== undefined ? content.toString(encoding) : content;
+  }
+
+  /** Streams one file of the artifact (Range reads, like readFile), for files too big for memory. */
+  async openFile(filePath: string, options: ExtractOptions = {}): Promise<Readable> {
+    const source = await s3RandomAccessReader(this.context.s3(), this.artifact.location.s3Location);
+    return openZipEntryStream(source, filePath, this.name, this.limits(options));
+  }
+
+  /** Lists the artifact's entries from the zip's central directory (Range reads; no file data). */
+  async list(): Promise<ArtifactEntry[]> {
+    const source = await s3RandomAccessReader(this.context.s3(), this.artifact.location.s3Location);
+    const zip = await openZip(source, this.name);
+    try {
+      return (await listEntries(zip, this.name)).map((e) => e.info);
+    } finally {
+      zip.close();
+    }
+  }
+
+  /** The artifact's zip itself, streamed from S3. */
+  async zipStream(): Promise<Readable> {
+    return getObjectStream(this.context.s3(), this.artifact.location.s3Location);
+  }
+
+  /** The size of the artifact's zip in bytes. */
+  async zipSize(): Promise<number> {
+    return objectSize(this.context.s3(), this.artifact.location.s3Location);
+  }
+
+  /**
+   * Saves the artifact's zip to a file (streamed) and returns its path.
+   *
+   * @param file default: a file in a fresh temporary folder, removed when the invocation ends
+   */
+  async downloadZip(file?: string): Promise<string> {
+    const target = file ?? path.join(await this.context.tempDir(`zip-${this.name}`), 'artifact.zip');
+    await pipeline(await this.zipStream(), fs.createWriteStream(target));
+    return target;
+  }
+
+  private limits(options: ExtractOptions): ExtractionLimits {
+    return resolveLimits(this.context.limits, options.limits);
+  }
+}
+
+/** An output artifact: the zip this action produces for later actions. */
+export class OutputArtifact {
+  constructor(
+    private readonly artifact: JobArtifact,
+    private readonly context: ArtifactContext,
+  ) {}
+
+  get name(): string {
+    return this.artifact.name;
+  }
+
+  get bucketName(): string {
+    return this.artifact.location.s3Location.bucketName;
+  }
+
+  get objectKey(): string {
+    return this.artifact.location.s3Location.objectKey;
+  }
+
+  /**
+   * Zips the folder and uploads it as this artifact, streaming (bounded memory whatever the size). Executable bits
+   * and symlinks are kept. Encrypted with the pipeline's KMS key when the event carries one.
+   */
+  async uploadDirectory(dir: string): Promise<void> {
+    const stats = await fs.promises.stat(dir);
+    if (!stats.isDirectory()) {
+      throw new Error(`Output artifact ${this.name}: ${dir} is not a folder`);
+    }
+    await this.upload(zipDirectory(dir), `folder ${dir}`);
+  }
+
+  /**
+   * Zips the given files (path inside the artifact -> content: a string, bytes, a stream, or `{ content, mode }`) and
+   * uploads them as this artifact.
+   */
+  async uploadFiles(files: { readonly [filePath: string]: FileSpec }): Promise<void> {
+    await this.upload(zipFiles(files, this.name), `${Object.keys(files).length} files`);
+  }
+
+  /** Uploads a ready zip (a stream or a file path) as this artifact, as it is. */
+  async uploadZip(zip: Readable | string): Promise<void> {
+    await this.upload(typeof zip === 'string' ? fs.createReadStream(zip) : zip, 'a zip');
+  }
+
+  private async upload(body: Readable, what: string): Promise<void> {
+    const started = Date.now();
+    let bytes = 0;
+    const counted = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        bytes += chunk.length;
+        callback(null, chunk);
+      },
+    });
+    // The callback form: a failing zip (an unreadable file) destroys `counted`, which fails the upload.
+    streamPipeline(body, counted, () => undefined);
+    try {
+      await uploadObject(this.context.s3(), this.artifact.location.s3Location, counted, this.context.encryptionKey);
+    } catch (error) {
+      counted.destroy(); // stops the zip writer (and closes the files it reads)
+      throw error;
+    }
+    this.context.logger.info(`Uploaded output artifact ${this.name}`, {
+      artifact: this.name,
+      from: what,
+      zipBytes: bytes,
+      kms: this.context.encryptionKey !== undefined,
+      ms: Date.now() - started,
+    });
+  }
+}

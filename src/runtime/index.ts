@@ -1,0 +1,37 @@
+/**
+ * `cdk-codepipeline-invoke/runtime`: the Lambda side of a CodePipeline Lambda invoke action.
+ *
+ *   export const handler = jobHandler<Params>({ schema }, async (job) => { ... });
+ *
+ * Never imports aws-cdk-lib or constructs; heavy parts (zip libraries, the JSON Schema checker, multipart upload) load
+ * on first use.
+ */
+export { jobHandler } from './job-handler';
+export type { JobHandlerOptions, JobOutcome, PipelineJobHandler } from './job-handler';
+export type { PipelineJob, LambdaContextLike } from './pipeline-job';
+export type { JobResult, Progress, ContinueLater } from './results';
+export { InputArtifact, OutputArtifact } from './artifacts';
+export type { ExtractOptions } from './artifacts';
+export type { ArtifactEntry, ExtractSummary } from './zip-read';
+export type { FileContent, FileSpec, FileWithMode } from './zip-write';
+export { ArtifactSafetyError, DEFAULT_EXTRACTION_LIMITS } from './zip-safety';
+export type { ArtifactSafetyReason, ExtractionLimits } from './zip-safety';
+export { CONTINUATION_STATE_MAX_LENGTH } from './continuation';
+export { createJsonLogger, withAttributes } from './logger';
+export type { Logger, LogAttributes, LogLevel, JsonLoggerOptions } from './logger';
+export type { S3ClientFactory } from './s3';
+export { parseJobEvent } from '../shared/event';
+export type {
+  ActionConfigurationMap,
+  ArtifactCredentials,
+  ArtifactLocation,
+  CodePipelineJobEvent,
+  EncryptionKey,
+  JobArtifact,
+  JobData,
+  JobDetails,
+  S3ArtifactLocation,
+} from '../shared/event';
+export { InvalidJobEventError, JobFailedError, UserParametersError } from '../shared/errors';
+export type { SchemaViolation } from '../shared/user-parameters-check';
+export type { FailureType } from '../shared/limits';

@@ -1,0 +1,133 @@
+/**
+ * S3 access for artifacts, with the temporary credentials CodePipeline puts in the event (`artifactCredentials`: the
+ * pipeline's action role, so the function's own role needs no S3 access; aws-cdk #3274).
+ *
+ * Endpoints come from the SDK's own configuration (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, config files): the code that
+ * runs on Lambda is the code that runs against local servers.
+ */
+import { PassThrough, Readable } from 'stream';
+import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { RandomAccessReader } from 'yauzl';
+import type { ArtifactCredentials, EncryptionKey, S3ArtifactLocation } from '../shared/event';
+
+/** Builds the S3 client for a job's artifacts. Replace it through `jobHandler({ s3Client })` for advanced setups. */
+export type S3ClientFactory = (credentials: ArtifactCredentials) => S3Client;
+
+export const defaultS3ClientFactory: S3ClientFactory = (credentials) =>
+  new S3Client({
+    // A plain copy: the SDK tags the credentials object it is given, and the event's copy hides its secrets.
+    credentials: {
+      accessKeyId: credentials.accessKeyId,
+      secretAccessKey: credentials.secretAccessKey,
+      ...(credentials.sessionToken !== undefined ? { sessionToken: credentials.sessionToken } : {}),
+      ...(credentials.expirationTime !== undefined ? { expiration: new Date(credentials.expirationTime) } : {}),
+    },
+  });
+
+/** The zip of an artifact as a stream, straight from S3. */
+export async function getObjectStream(client: S3Client, location: S3ArtifactLocation, range?: string): Promise<Readable> {
+  const response = await client.send(new GetObjectCommand({ Bucket: location.bucketName, Key: location.objectKey, Range: range }));
+  const body = response.Body;
+  if (!(body instanceof Readable)) {
+    throw new Error(`S3 returned no readable body for s3://${location.bucketName}/${location.objectKey}`);
+  }
+  return body;
+}
+
+export async function objectSize(client: S3Client, location: S3ArtifactLocation): Promise<number> {
+  const head = await client.send(new HeadObjectCommand({ Bucket: location.bucketName, Key: location.objectKey }));
+  if (typeof head.ContentLength !== 'number') {
+    throw new Error(`S3 returned no size for s3://${location.bucketName}/${location.objectKey}`);
+  }
+  return head.ContentLength;
+}
+
+/**
+ * Streams `body` to S3 as the artifact's zip. Uses multipart upload (lib-storage) so that memory stays bounded
+ * whatever the size; SSE-KMS with the pipeline's key when the event carries an `encryptionKey` (job worker docs).
+ */
+export async function uploadObject(
+  client: S3Client,
+  location: S3ArtifactLocation,
+  body: Readable,
+  encryptionKey: EncryptionKey | undefined,
+): Promise<void> {
+  const { Upload } = await import('@aws-sdk/lib-storage');
+  const upload = new Upload({
+    client,
+    params: {
+      Bucket: location.bucketName,
+      Key: location.objectKey,
+      Body: body,
+      ContentType: 'application/zip',
+      ...(encryptionKey !== undefined ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: encryptionKey.id } : {}),
+    },
+    // Two 8 MiB parts in flight: bounded memory (the 150 MB target for 200 MB artifacts) and enough throughput.
+    queueSize: 2,
+    partSize: 8 * 1024 * 1024,
+  });
+  await upload.done();
+}
+
+/** Metadata reads are served from blocks of this size: one request covers a whole central directory in most zips. */
+const BLOCK_BYTES = 256 * 1024;
+const CACHED_BLOCKS = 8;
+
+/**
+ * A yauzl random-access reader over an S3 object, with HTTP Range requests: reading one file of a 200 MB artifact
+ * costs a few small requests instead of the whole download. Small reads (end of central directory, central directory,
+ * local headers) go through a block cache; entry data is streamed with one ranged GET.
+ */
+export async function s3RandomAccessReader(client: S3Client, location: S3ArtifactLocation): Promise<{ reader: RandomAccessReader; size: number }> {
+  const yauzl = await import('yauzl');
+  const size = await objectSize(client, location);
+  const blocks = new Map<number, Promise<Buffer>>();
+
+  const fetchRange = async (start: number, endExclusive: number): Promise<Buffer> => {
+    const stream = await getObjectStream(client, location, `bytes=${start}-${endExclusive - 1}`);
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  };
+  const block = (index: number): Promise<Buffer> => {
+    let cached = blocks.get(index);
+    if (cached === undefined) {
+      const start = index * BLOCK_BYTES;
+      cached = fetchRange(start, Math.min(size, start + BLOCK_BYTES));
+      cached.catch(() => blocks.delete(index));
+      blocks.set(index, cached);
+      if (blocks.size > CACHED_BLOCKS) blocks.delete(blocks.keys().next().value as number);
+    }
+    return cached;
+  };
+
+  class S3RangeReader extends yauzl.RandomAccessReader {
+    read(buffer: Buffer, offset: number, length: number, position: number, callback: (err: Error | null) => void): void {
+      const first = Math.floor(position / BLOCK_BYTES);
+      const last = Math.floor((position + length - 1) / BLOCK_BYTES);
+      const indexes = Array.from({ length: Math.max(0, last - first + 1) }, (_, i) => first + i);
+      Promise.all(indexes.map(block))
+        .then((parts) => {
+          const joined = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+          const from = position - first * BLOCK_BYTES;
+          if (joined.length < from + length) throw new Error('unexpected end of the S3 object');
+          joined.copy(buffer, offset, from, from + length);
+          callback(null);
+        })
+        .catch((error: Error) => callback(error));
+    }
+
+    _readStreamForRange(start: number, end: number): Readable {
+      const out = new PassThrough();
+      getObjectStream(client, location, `bytes=${start}-${end - 1}`).then(
+        (body) => {
+          body.on('error', (error) => out.destroy(error));
+          body.pipe(out);
+        },
+        (error: Error) => out.destroy(error),
+      );
+      return out;
+    }
+  }
+  return { reader: new S3RangeReader() as unknown as RandomAccessReader, size };
+}
