@@ -8,6 +8,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as pipelines from 'aws-cdk-lib/pipelines';
 import { Construct } from 'constructs';
 import { LambdaInvokeStep, LambdaInvokeStepProps } from '../../src/lambda-invoke-step';
+import { PipelineJobFunction } from '../../src/pipeline-job-function';
 import { UserParameters } from '../../src/user-parameters';
 import { UserParametersSchema } from '../../src/user-parameters-schema';
 
@@ -112,6 +113,21 @@ function changeSetAction(template: Template, stageName: string, stackNamePrefix:
 
 function userParametersOf(a: PipelineAction): unknown {
   return JSON.parse(a.Configuration?.UserParameters as string);
+}
+
+/**
+ * The same reference as an instance of a class that is not ours but carries the same jsii type id, as a
+ * StackOutputReference created through another copy of aws-cdk-lib would be.
+ */
+function foreignCopyOf(ref: pipelines.StackOutputReference): object {
+  class ForeignStackOutputReference {
+    public static readonly [Symbol.for('jsii.rtti')] = { fqn: 'aws-cdk-lib.pipelines.StackOutputReference', version: '2.0.0' };
+  }
+  return Object.assign(new ForeignStackOutputReference(), {
+    stackDescription: ref.stackDescription,
+    outputName: ref.outputName,
+    isProducedBy: (stack: pipelines.StackDeployment) => ref.isProducedBy(stack),
+  });
 }
 
 const FUNCTION_REF = { Ref: Match.stringLikeRegexp('^SmokeTestFunction') };
@@ -447,6 +463,20 @@ describe('stack outputs in UserParameters', () => {
     expect(deployAction(template, 'Prod').Namespace).toBeUndefined();
   });
 
+  test('a StackOutputReference of another copy of aws-cdk-lib is recognised by its jsii type', () => {
+    const f = pipelineFixture();
+    const prod = new WebStage(f.app, 'Prod');
+    const foreign = foreignCopyOf(pipelines.StackOutputReference.fromCfnOutput(prod.url));
+    f.pipeline.addStage(prod, { post: [step(f, 'SmokeTest', { userParameters: UserParameters.fromObject({ url: foreign }) })] });
+
+    const template = Template.fromStack(f.stack);
+
+    expect(foreign).not.toBeInstanceOf(pipelines.StackOutputReference);
+    expect(userParametersOf(action(template, 'Prod', 'SmokeTest'))).toEqual({
+      url: `#{${deployAction(template, 'Prod').Namespace}.Url}`,
+    });
+  });
+
   test('a stack output of a stack that is not in the pipeline fails the synth', () => {
     const f = pipelineFixture();
     const elsewhere = new WebStage(f.app, 'Elsewhere');
@@ -536,6 +566,41 @@ describe('UserParameters schema', () => {
     });
 
     expect(() => f.app.synth()).not.toThrow();
+  });
+
+  test('the schema of a PipelineJobFunction is checked when the step has none', () => {
+    const f = pipelineFixture();
+    const fn = new PipelineJobFunction(f.stack, 'JobFunction', {
+      code: lambda.Code.fromInline('exports.handler = async () => {};'),
+      handler: 'index.handler',
+      userParametersSchema: schema,
+    });
+    f.pipeline.addStage(new WebStage(f.app, 'Prod'), {
+      post: [new LambdaInvokeStep('SmokeTest', { function: fn, userParameters: UserParameters.fromObject({ url: 'x', retries: 'many' }) })],
+    });
+
+    expect(() => f.app.synth()).toThrow(/LambdaInvokeStep\(SmokeTest\)\.userParameters\.retries: must be an integer/);
+  });
+
+  test('the schema of a PipelineJobFunction is checked besides the schema of the step', () => {
+    const f = pipelineFixture();
+    const fn = new PipelineJobFunction(f.stack, 'JobFunction', {
+      code: lambda.Code.fromInline('exports.handler = async () => {};'),
+      handler: 'index.handler',
+      userParametersSchema: schema,
+    });
+    const lenient = UserParametersSchema.fromJsonSchema({ type: 'object' });
+    f.pipeline.addStage(new WebStage(f.app, 'Prod'), {
+      post: [
+        new LambdaInvokeStep('SmokeTest', {
+          function: fn,
+          userParameters: UserParameters.fromObject({ url: 'https://example.com', extra: true }),
+          userParametersSchema: lenient,
+        }),
+      ],
+    });
+
+    expect(() => f.app.synth()).toThrow(/LambdaInvokeStep\(SmokeTest\)\.userParameters\.extra: is not allowed here/);
   });
 
   test('a schema without parameters fails the synth', () => {
