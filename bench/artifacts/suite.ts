@@ -4,6 +4,7 @@
  * is a fresh child process (peak RSS is per process), interleaved with its baseline; extracted trees and uploaded
  * archives are checked so a fast but wrong candidate cannot pass.
  */
+import { randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { pipeline } from 'stream/promises';
@@ -52,7 +53,7 @@ export async function extractSuite(config: BenchConfig): Promise<Figures> {
     };
     const candidate = async (i: number) => {
       const workDir = freshDir(`extract-candidate-${i}`);
-      const jobId = `bench-extract-${i}`;
+      const jobId = randomUUID(); // CodePipeline job ids are UUIDs (the job API validates the pattern)
       jobApi.registerJob(jobId);
       const eventFile = path.join(workDir, 'event.json');
       fs.writeFileSync(eventFile, JSON.stringify(jobEvent({ jobId, bucket: BUCKET, inputKey: INPUT_KEY })));
@@ -106,7 +107,7 @@ export async function uploadSuite(config: BenchConfig): Promise<Figures> {
     };
     const candidate = async (i: number) => {
       const workDir = freshDir(`upload-candidate-${i}`);
-      const jobId = `bench-upload-${i}`;
+      const jobId = randomUUID();
       const key = `bench-pipeline/Out/candidate-${i}`;
       jobApi.registerJob(jobId);
       const eventFile = path.join(workDir, 'event.json');
