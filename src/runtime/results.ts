@@ -122,6 +122,14 @@ function executionId(id: string | undefined): string | undefined {
 /** S3/KMS/STS refusals: fixing them means changing permissions, not code. */
 const PERMISSION_ERROR_NAMES = new Set(['AccessDenied', 'AccessDeniedException', 'KMS.AccessDeniedException', 'Forbidden']);
 
+/** An Error, also from another realm (a VM context, a worker) where `instanceof Error` is false. */
+function isErrorLike(value: unknown): value is Error {
+  return (
+    value instanceof Error ||
+    (typeof value === 'object' && value !== null && typeof (value as Error).message === 'string' && typeof (value as Error).name === 'string')
+  );
+}
+
 /** The failure to report for what a handler threw. */
 export function failureOf(error: unknown, requestId: string | undefined): FailureReport {
   const externalExecutionId = executionId(requestId);
@@ -130,7 +138,7 @@ export function failureOf(error: unknown, requestId: string | undefined): Failur
   if (error instanceof JobFailedError || error instanceof UserParametersError) {
     return withId({ type: error.failureType, message: error.message });
   }
-  if (error instanceof Error) {
+  if (isErrorLike(error)) {
     // An error class from another copy of this library (two bundles) still carries its type.
     const declared = (error as { failureType?: unknown }).failureType;
     const type = isFailureType(declared) ? declared : PERMISSION_ERROR_NAMES.has(error.name) ? 'PermissionError' : 'JobFailed';

@@ -10,6 +10,17 @@ import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s
 import type { RandomAccessReader } from 'yauzl';
 import type { ArtifactCredentials, EncryptionKey, S3ArtifactLocation } from '../shared/event';
 
+// Loaded on first use: handlers that never upload (or never read one file) do not pay for these at cold start.
+function libStorage(): typeof import('@aws-sdk/lib-storage') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('@aws-sdk/lib-storage');
+}
+
+function yauzlModule(): typeof import('yauzl') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('yauzl');
+}
+
 /** Builds the S3 client for a job's artifacts. Replace it through `jobHandler({ s3Client })` for advanced setups. */
 export type S3ClientFactory = (credentials: ArtifactCredentials) => S3Client;
 
@@ -52,7 +63,7 @@ export async function uploadObject(
   body: Readable,
   encryptionKey: EncryptionKey | undefined,
 ): Promise<void> {
-  const { Upload } = await import('@aws-sdk/lib-storage');
+  const { Upload } = libStorage();
   const upload = new Upload({
     client,
     params: {
@@ -79,7 +90,7 @@ const CACHED_BLOCKS = 8;
  * local headers) go through a block cache; entry data is streamed with one ranged GET.
  */
 export async function s3RandomAccessReader(client: S3Client, location: S3ArtifactLocation): Promise<{ reader: RandomAccessReader; size: number }> {
-  const yauzl = await import('yauzl');
+  const yauzl = yauzlModule();
   const size = await objectSize(client, location);
   const blocks = new Map<number, Promise<Buffer>>();
 

@@ -8,9 +8,10 @@ export function truncateWithMarker(text: string, max: number): string {
   if (text.length <= max) {
     return text;
   }
-  // The marker's own length depends on the number it shows; compute with the widest count (the whole text).
   const marker = (cut: number) => ` …[${cut} characters cut]`;
+  // The marker's length depends on the number it shows: start from the widest count, then use what it frees.
   let keep = Math.max(0, max - marker(text.length).length);
+  while (keep + 1 + marker(text.length - keep - 1).length <= max) keep++;
   if (keep > 0 && isHighSurrogate(text.charCodeAt(keep - 1))) {
     keep -= 1;
   }

@@ -59,7 +59,9 @@ export interface ArtifactEntry {
 type ZipSource = { readonly file: string } | { readonly reader: RandomAccessReader; readonly size: number };
 
 export async function openZip(source: ZipSource, artifact: string): Promise<ZipFile> {
-  const options = { lazyEntries: true, autoClose: false, validateEntrySizes: true, decodeStrings: true, strictFileNames: false };
+  // decodeStrings off: yauzl would refuse unsafe names itself, with terse messages; we decode the names (CP437 or
+  // UTF-8, Info-ZIP Unicode Path) with its own getFileNameLowLevel and check them in zip-safety.ts.
+  const options = { lazyEntries: true, autoClose: false, validateEntrySizes: true, decodeStrings: false, strictFileNames: false };
   try {
     return await new Promise<ZipFile>((resolve, reject) => {
       const done = (err: Error | null, zip?: ZipFile) => (err ? reject(err) : resolve(zip!));
@@ -77,6 +79,7 @@ export async function listEntries(zip: ZipFile, artifact: string): Promise<Array
   try {
     await new Promise<void>((resolve, reject) => {
       zip.on('entry', (entry: Entry) => {
+        entry.fileName = decodeFileName(entry);
         result.push({ entry, info: describeEntry(entry) });
         zip.readEntry();
       });
@@ -203,6 +206,19 @@ function planExtraction(
   });
   checkDeclaredTotals({ entryCount: entries.length, uncompressedBytes, zipBytes }, limits, artifact);
   return planned;
+}
+
+interface RawEntry {
+  readonly generalPurposeBitFlag: number;
+  readonly fileNameRaw: Buffer;
+  readonly extraFields: ReadonlyArray<{ id: number; data: Buffer }>;
+}
+
+/** The entry's name as text; backslashes are kept here and treated as separators by safeEntryPath. */
+function decodeFileName(entry: Entry): string {
+  const raw = entry as unknown as RawEntry;
+  const low = yauzl() as unknown as { getFileNameLowLevel(flag: number, name: Buffer, extra: RawEntry['extraFields'], strict: boolean): string };
+  return low.getFileNameLowLevel(raw.generalPurposeBitFlag, raw.fileNameRaw, raw.extraFields, true);
 }
 
 function describeEntry(entry: Entry): ArtifactEntry {

@@ -1,0 +1,292 @@
+/**
+ * Artifacts over the wire: whole jobs through jobHandler with the real @aws-sdk/client-s3 and client-codepipeline,
+ * against the job-API emulator and each S3 backend (the embedded server and moto), with the same tests.
+ */
+import { randomBytes } from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { pipeline } from 'stream/promises';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { JobApiEmulator, JobRecord } from '../../src/local/job-api-emulator';
+import { jobHandler, PipelineJob } from '../../src/runtime';
+import { extractZip } from '../../src/runtime/zip-read';
+import { DEFAULT_EXTRACTION_LIMITS } from '../../src/runtime/zip-safety';
+import { S3Backend, s3Backends, s3Client, startJobApi } from '../support/servers';
+import { captureLogs, EventOptions, jobEvent, lambdaEnvironment } from './wire-helpers';
+import { craftZip, oneGibOfZerosDeflated } from './zip-craft';
+
+const BUCKET = 'artifacts';
+const KMS_KEY = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+
+let jobApi: JobApiEmulator;
+let work: string;
+
+beforeAll(async () => {
+  jobApi = await startJobApi();
+  work = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'artifacts-wire-'));
+});
+
+afterAll(async () => {
+  await jobApi.close();
+  await fs.promises.rm(work, { recursive: true, force: true });
+});
+
+let keyCounter = 0;
+/** Opaque keys without a .zip suffix, like CodePipeline's. */
+function newKey(artifact: string): string {
+  keyCounter++;
+  return `MyPipeline/${artifact.slice(0, 10)}/${keyCounter.toString(36).padStart(7, 'x')}`;
+}
+
+describe.each(s3Backends)('artifacts on %s S3', (_name, startS3) => {
+  let s3: S3Backend;
+  let client: S3Client;
+  let restoreEnvironment: () => void;
+
+  beforeAll(async () => {
+    s3 = await startS3();
+    await s3.createBucket(BUCKET);
+    client = s3Client(s3.endpoint);
+    restoreEnvironment = lambdaEnvironment({ codePipeline: jobApi.endpoint, s3: s3.endpoint });
+  });
+
+  afterAll(async () => {
+    restoreEnvironment();
+    client.destroy();
+    await s3.close();
+  });
+
+  async function putArtifact(artifact: string, zip: Buffer): Promise<string> {
+    const key = newKey(artifact);
+    await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: zip }));
+    return key;
+  }
+
+  async function downloadAndExtract(key: string): Promise<string> {
+    const file = path.join(work, `${key.replace(/\W/g, '_')}.zip`);
+    const response = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+    await pipeline(response.Body as NodeJS.ReadableStream, fs.createWriteStream(file));
+    const out = path.join(work, `${key.replace(/\W/g, '_')}-out`);
+    await extractZip({ file }, out, 'check', DEFAULT_EXTRACTION_LIMITS, fs.statSync(file).size);
+    return out;
+  }
+
+  async function run(handler: (event: unknown, context?: any) => Promise<void>, options: EventOptions) {
+    const event = jobEvent({ bucket: BUCKET, ...options });
+    const jobId: string = event['CodePipeline.job'].id;
+    jobApi.registerJob(jobId);
+    const { logs, text } = await captureLogs(() => handler(event, { awsRequestId: 'r', getRemainingTimeInMillis: () => 60_000 }));
+    const job = jobApi.job(jobId) as JobRecord;
+    return { job, logs, text, last: job.results[job.results.length - 1] };
+  }
+
+  const sourceZip = () =>
+    craftZip([
+      { name: 'app.json', data: Buffer.from('{"name":"demo","version":"1.2.3"}') },
+      { name: 'bin/', mode: 0o040755 },
+      { name: 'bin/start.sh', data: Buffer.from('#!/bin/sh\necho start\n'), mode: 0o100755 },
+      { name: 'README.md', data: Buffer.from('# demo\n') },
+    ]);
+
+  test('a whole job: input extracted, output uploaded, variables reported', async () => {
+    const input = await putArtifact('Source', sourceZip());
+    const output = newKey('Out');
+    const handler = jobHandler({}, async (job) => {
+      const src = await job.inputArtifact('Source').extractTo();
+      const app = JSON.parse(fs.readFileSync(path.join(src, 'app.json'), 'utf8'));
+      const outDir = path.join(src, 'bin');
+      fs.writeFileSync(path.join(outDir, 'VERSION'), app.version);
+      await job.outputArtifact('Out').uploadDirectory(outDir);
+      return { outputVariables: { version: app.version }, summary: `built ${app.name}` };
+    });
+    const { job, last } = await run(handler, { inputs: { Source: input }, outputs: { Out: output } });
+    expect(job.status).toBe('Succeeded');
+    expect(last.outputVariables).toEqual({ version: '1.2.3' });
+    const out = await downloadAndExtract(output);
+    expect(fs.readdirSync(out).sort()).toEqual(['VERSION', 'start.sh']);
+    expect(fs.readFileSync(path.join(out, 'VERSION'), 'utf8')).toBe('1.2.3');
+    expect(fs.statSync(path.join(out, 'start.sh')).mode & 0o777).toBe(0o755);
+  });
+
+  test('extractTo keeps executable bits and removes its temporary folder after the invocation', async () => {
+    const input = await putArtifact('Source', sourceZip());
+    let folder = '';
+    let mode = 0;
+    const { job } = await run(
+      jobHandler({}, async (j) => {
+        folder = await j.inputArtifact().extractTo();
+        mode = fs.statSync(path.join(folder, 'bin/start.sh')).mode & 0o777;
+      }),
+      { inputs: { Source: input } },
+    );
+    expect(job.status).toBe('Succeeded');
+    expect(mode).toBe(0o755);
+    expect(fs.existsSync(folder)).toBe(false);
+  });
+
+  test('extractTo into a given folder leaves the folder in place', async () => {
+    const input = await putArtifact('Source', sourceZip());
+    const target = path.join(work, `given-${keyCounter}`);
+    await run(
+      jobHandler({}, async (j) => {
+        await j.inputArtifact().extractTo(target);
+      }),
+      { inputs: { Source: input } },
+    );
+    expect(fs.readFileSync(path.join(target, 'README.md'), 'utf8')).toBe('# demo\n');
+  });
+
+  test('readFile reads one file, listing and streaming work without extracting', async () => {
+    const input = await putArtifact('Source', sourceZip());
+    const seen: Record<string, unknown> = {};
+    const { job } = await run(
+      jobHandler({}, async (j) => {
+        const artifact = j.inputArtifact('Source');
+        seen.text = await artifact.readFile('app.json', 'utf8');
+        seen.bytes = (await artifact.readFile('README.md')).length;
+        seen.list = (await artifact.list()).map((e) => `${e.kind}:${e.path}:${e.mode?.toString(8) ?? '-'}`);
+        const chunks: Buffer[] = [];
+        for await (const chunk of await artifact.openFile('bin/start.sh')) chunks.push(chunk as Buffer);
+        seen.streamed = Buffer.concat(chunks).toString();
+        seen.zipSize = await artifact.zipSize();
+      }),
+      { inputs: { Source: input } },
+    );
+    expect(job.status).toBe('Succeeded');
+    expect(seen).toEqual({
+      text: '{"name":"demo","version":"1.2.3"}',
+      bytes: 7,
+      list: ['file:app.json:644', 'directory:bin/:755', 'file:bin/start.sh:755', 'file:README.md:644'],
+      streamed: '#!/bin/sh\necho start\n',
+      zipSize: sourceZip().length,
+    });
+  });
+
+  test('readFile fetches only ranges of a big artifact, never the whole object', async () => {
+    const big = randomBytes(6 * 1024 * 1024); // incompressible: the zip is > 6 MB
+    const input = await putArtifact('Source', craftZip([{ name: 'blob.bin', data: big, store: true }, { name: 'app.json', data: Buffer.from('{"x":1}') }]));
+    const before = 'server' in s3 ? (s3 as any).server.requests.length : 0;
+    let text = '';
+    await run(
+      jobHandler({}, async (j) => {
+        text = await j.inputArtifact().readFile('app.json', 'utf8');
+      }),
+      { inputs: { Source: input } },
+    );
+    expect(text).toBe('{"x":1}');
+    if ('server' in s3) {
+      const gets = ((s3 as any).server.requests as Array<{ method: string; key?: string; headers: Record<string, string> }>)
+        .slice(before)
+        .filter((r) => r.method === 'GET' && r.key === input);
+      expect(gets.length).toBeGreaterThan(0);
+      expect(gets.every((r) => /^bytes=\d+-\d+$/.test(r.headers.range ?? ''))).toBe(true);
+      const fetched = gets.map((r) => r.headers.range.split('=')[1].split('-').map(Number)).reduce((sum, [a, b]) => sum + (b - a + 1), 0);
+      expect(fetched).toBeLessThan(1024 * 1024);
+    }
+  });
+
+  test('uploadFiles writes a zip encrypted with the KMS key of the event', async () => {
+    const output = newKey('Out');
+    const { job } = await run(
+      jobHandler({}, async (j) => {
+        await j.outputArtifact().uploadFiles({ 'report.txt': 'all good', 'run.sh': { content: '#!/bin/sh\n', mode: 0o755 } });
+      }),
+      { outputs: { Out: output }, encryptionKeyId: KMS_KEY },
+    );
+    expect(job.status).toBe('Succeeded');
+    const head = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: output }));
+    expect(head.ServerSideEncryption).toBe('aws:kms');
+    expect(head.SSEKMSKeyId).toBe(KMS_KEY);
+    const out = await downloadAndExtract(output);
+    expect(fs.readFileSync(path.join(out, 'report.txt'), 'utf8')).toBe('all good');
+    expect(fs.statSync(path.join(out, 'run.sh')).mode & 0o777).toBe(0o755);
+  });
+
+  test('a big output streams as a multipart upload, KMS-encrypted too', async () => {
+    const output = newKey('Out');
+    const dir = path.join(work, `big-${keyCounter}`);
+    fs.mkdirSync(dir);
+    const blob = randomBytes(18 * 1024 * 1024);
+    fs.writeFileSync(path.join(dir, 'blob.bin'), blob);
+    const { job } = await run(
+      jobHandler({}, async (j) => {
+        await j.outputArtifact('Out').uploadDirectory(dir);
+      }),
+      { outputs: { Out: output }, encryptionKeyId: KMS_KEY },
+    );
+    expect(job.status).toBe('Succeeded');
+    const head = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: output }));
+    expect(head.ServerSideEncryption).toBe('aws:kms');
+    expect(head.SSEKMSKeyId).toBe(KMS_KEY);
+    expect(head.ETag).toMatch(/-3"$/); // three 8 MiB parts
+    const out = await downloadAndExtract(output);
+    expect(fs.readFileSync(path.join(out, 'blob.bin')).equals(blob)).toBe(true);
+  });
+
+  test('without an encryption key, no KMS headers are sent', async () => {
+    const output = newKey('Out');
+    await run(
+      jobHandler({}, async (j) => {
+        await j.outputArtifact().uploadFiles({ 'a.txt': 'a' });
+      }),
+      { outputs: { Out: output } },
+    );
+    const head = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: output }));
+    expect(head.ServerSideEncryption).not.toBe('aws:kms');
+    expect(head.SSEKMSKeyId).toBeUndefined();
+  });
+
+  test('a zip-slip artifact fails the job and writes nothing outside', async () => {
+    const input = await putArtifact('Source', craftZip([{ name: 'ok.txt', data: Buffer.from('x') }, { name: '..\\..\\escaped.txt', data: Buffer.from('pwned') }]));
+    let target = '';
+    const { job, last } = await run(
+      jobHandler({}, async (j) => {
+        target = path.join(work, `slip-${keyCounter}`, 'inner');
+        await j.inputArtifact().extractTo(target);
+      }),
+      { inputs: { Source: input } },
+    );
+    expect(job.status).toBe('Failed');
+    expect(last.failureDetails).toMatchObject({ type: 'JobFailed', message: expect.stringMatching(/Artifact Source: entry .*leaves the folder/) });
+    expect(fs.existsSync(path.join(target, '..', '..', 'escaped.txt'))).toBe(false);
+  });
+
+  test('a zip bomb fails the job before anything is inflated', async () => {
+    const input = await putArtifact('Source', craftZip([{ name: 'zeros.bin', deflated: oneGibOfZerosDeflated() }]));
+    const started = Date.now();
+    const { job, last } = await run(
+      jobHandler({}, async (j) => {
+        await j.inputArtifact().extractTo();
+      }),
+      { inputs: { Source: input } },
+    );
+    expect(job.status).toBe('Failed');
+    expect(last.failureDetails!.message).toMatch(/zeros\.bin.*expands \d+:1.*zip bomb/);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  test('a missing artifact object fails the job with the S3 error', async () => {
+    const { job, last } = await run(
+      jobHandler({}, async (j: PipelineJob) => {
+        await j.inputArtifact().extractTo();
+      }),
+      { inputs: { Source: 'MyPipeline/Source/doesnotexist' } },
+    );
+    expect(job.status).toBe('Failed');
+    expect(last.failureDetails!.message).toMatch(/NoSuchKey/);
+  });
+
+  test('artifact logs never contain the artifact credentials', async () => {
+    const input = await putArtifact('Source', sourceZip());
+    const { text } = await run(
+      jobHandler({}, async (j) => {
+        await j.inputArtifact().extractTo();
+      }),
+      { inputs: { Source: input } },
+    );
+    expect(text).toContain('Extracted input artifact Source');
+    expect(text).not.toContain('artifactSecretKey');
+    expect(text).not.toContain('LocalSessionTokenForTests');
+  });
+});
