@@ -5,3 +5,4 @@ export * from './pipeline-job-function';
 export * from './pipeline-job-nodejs-function';
 export * from './user-parameters';
 export * from './user-parameters-schema';
+export * from './lambda-invoke-step';
