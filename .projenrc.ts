@@ -60,6 +60,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
   },
 
   bundledDeps: BUNDLED_DEPS,
+  // `npx cdk-codepipeline-invoke generate-event | invoke`: the local tooling's CLI (src/local/cli.ts).
+  bin: { 'cdk-codepipeline-invoke': 'lib/local/cli.js' },
   devDeps: [
     `aws-cdk-lib@${CDK_VERSION}`,
     'cdk-nag@^3',
