@@ -120,7 +120,6 @@ export class LambdaInvokeStep extends pipelines.Step implements pipelines.ICodeP
   public readonly inputs: pipelines.FileSet[];
 
   private readonly namespaceName: string;
-  private readonly namespaceGiven: boolean;
   private namespaceUsed: boolean;
   private produced = false;
   /** The UserParameters value with every `CfnOutput` replaced by its `StackOutputReference`. */
@@ -133,8 +132,8 @@ export class LambdaInvokeStep extends pipelines.Step implements pipelines.ICodeP
     this.userParameters = props.userParameters;
     this.userParametersSchema = props.userParametersSchema;
 
-    this.namespaceGiven = props.variablesNamespace !== undefined;
-    this.namespaceUsed = this.namespaceGiven;
+    // A given namespace is always set on the action; the derived one only once something refers to it.
+    this.namespaceUsed = props.variablesNamespace !== undefined;
     this.namespaceName = props.variablesNamespace ?? namespaceFromStepId(id);
     if (props.variablesNamespace !== undefined) {
       checkNamespace(id, props.variablesNamespace);

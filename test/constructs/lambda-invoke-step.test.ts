@@ -120,9 +120,10 @@ function userParametersOf(a: PipelineAction): unknown {
  * StackOutputReference created through another copy of aws-cdk-lib would be.
  */
 function foreignCopyOf(ref: pipelines.StackOutputReference): object {
-  class ForeignStackOutputReference {
-    public static readonly [Symbol.for('jsii.rtti')] = { fqn: 'aws-cdk-lib.pipelines.StackOutputReference', version: '2.0.0' };
-  }
+  class ForeignStackOutputReference {}
+  Object.defineProperty(ForeignStackOutputReference, Symbol.for('jsii.rtti'), {
+    value: { fqn: 'aws-cdk-lib.pipelines.StackOutputReference', version: '2.0.0' },
+  });
   return Object.assign(new ForeignStackOutputReference(), {
     stackDescription: ref.stackDescription,
     outputName: ref.outputName,
