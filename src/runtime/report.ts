@@ -15,16 +15,24 @@ import { truncateWithMarker } from './text';
 /** What happened to a report. */
 export type ReportOutcome = 'reported' | 'already-ended' | 'job-not-found';
 
-let sharedClient: CodePipelineClient | undefined;
+let shared: { readonly key: string; readonly client: CodePipelineClient } | undefined;
 
 /**
  * One CodePipeline client per Lambda execution environment, created on first use (no work at import time).
  * Region from AWS_REGION; the endpoint from AWS_ENDPOINT_URL_CODEPIPELINE when set, which the SDK honours itself.
  * Credentials are the function's own role: reporting needs codepipeline:PutJob*Result, not the artifact credentials.
+ *
+ * The SDK reads that configuration once per client, so the cache is keyed by it: on Lambda it never changes, while a
+ * local run (`runJob`) may point the same process at a new emulator.
  */
 export function defaultCodePipelineClient(): CodePipelineClient {
-  sharedClient ??= new CodePipelineClient({});
-  return sharedClient;
+  const env = process.env;
+  const key = [env.AWS_ENDPOINT_URL_CODEPIPELINE, env.AWS_ENDPOINT_URL, env.AWS_REGION, env.AWS_ACCESS_KEY_ID, env.AWS_PROFILE].join('|');
+  if (shared?.key !== key) {
+    shared?.client.destroy();
+    shared = { key, client: new CodePipelineClient({}) };
+  }
+  return shared.client;
 }
 
 export interface FailureReport {

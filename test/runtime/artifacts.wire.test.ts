@@ -12,7 +12,7 @@ import type { JobApiEmulator, JobRecord } from '../../src/local/job-api-emulator
 import { jobHandler, PipelineJob } from '../../src/runtime';
 import { extractZip } from '../../src/runtime/zip-read';
 import { DEFAULT_EXTRACTION_LIMITS } from '../../src/runtime/zip-safety';
-import { S3Backend, s3Backends, s3Client, startJobApi } from '../support/servers';
+import { FAKE_SESSION_CREDENTIALS, S3Backend, s3Backends, s3Client, startEmbeddedS3, startJobApi } from '../support/servers';
 import { captureLogs, EventOptions, jobEvent, lambdaEnvironment } from './wire-helpers';
 import { craftZip, oneGibOfZerosDeflated } from './zip-craft';
 
@@ -288,5 +288,34 @@ describe.each(s3Backends)('artifacts on %s S3', (_name, startS3) => {
     expect(text).toContain('Extracted input artifact Source');
     expect(text).not.toContain('artifactSecretKey');
     expect(text).not.toContain('LocalSessionTokenForTests');
+  });
+});
+
+describe('artifact credentials', () => {
+  test('S3 requests are signed with the artifact credentials of the event, not the function role', async () => {
+    // This server accepts only the artifact credentials: a request signed with the function role would be refused.
+    const s3 = await startEmbeddedS3({ credentials: [FAKE_SESSION_CREDENTIALS] });
+    const restore = lambdaEnvironment({ codePipeline: jobApi.endpoint, s3: s3.endpoint });
+    try {
+      s3.createBucket(BUCKET);
+      const key = newKey('Source');
+      await s3Client(s3.endpoint, FAKE_SESSION_CREDENTIALS).send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: craftZip([{ name: 'a.txt', data: Buffer.from('A') }]) }));
+      const event = jobEvent({ bucket: BUCKET, inputs: { Source: key } });
+      jobApi.registerJob(event['CodePipeline.job'].id);
+      let text = '';
+      await captureLogs(() =>
+        jobHandler({}, async (j) => {
+          text = await j.inputArtifact().readFile('a.txt', 'utf8');
+        })(event),
+      );
+      expect(text).toBe('A');
+      const runtimeRequests = s3.server.requests.filter((r) => r.key === key && r.method !== 'PUT');
+      expect(runtimeRequests.length).toBeGreaterThan(0);
+      expect(new Set(runtimeRequests.map((r) => `${r.accessKeyId} ${r.status}`))).toEqual(new Set([`${FAKE_SESSION_CREDENTIALS.accessKeyId} ${runtimeRequests[0].status}`]));
+      expect(runtimeRequests.every((r) => r.status < 300)).toBe(true);
+    } finally {
+      restore();
+      await s3.close();
+    }
   });
 });

@@ -5,7 +5,7 @@
 import type { JobApiEmulator, JobRecord } from '../../src/local/job-api-emulator';
 import { InvalidJobEventError, JobFailedError, jobHandler, Logger, PipelineJob } from '../../src/runtime';
 import { FAILURE_MESSAGE_MAX_LENGTH, OUTPUT_VARIABLES_MAX_BYTES } from '../../src/shared/limits';
-import { codePipelineClient, FAKE_SESSION_CREDENTIALS, freePort, startJobApi } from '../support/servers';
+import { codePipelineClient, FAKE_CREDENTIALS, FAKE_SESSION_CREDENTIALS, freePort, startJobApi } from '../support/servers';
 import { captureLogs, jobEvent, lambdaEnvironment } from './wire-helpers';
 
 let jobApi: JobApiEmulator;
@@ -294,6 +294,37 @@ describe('robustness', () => {
   test('an event that is no job event at all makes the invocation fail', async () => {
     const { result } = await captureLogs(() => jobHandler({}, jest.fn())({ Records: [] }).then(() => undefined, (e: unknown) => e));
     expect(result).toBeInstanceOf(InvalidJobEventError);
+  });
+
+  test('a new AWS_ENDPOINT_URL_CODEPIPELINE is followed, as when a local run starts another emulator', async () => {
+    const second = await startJobApi();
+    const previous = process.env.AWS_ENDPOINT_URL_CODEPIPELINE;
+    try {
+      process.env.AWS_ENDPOINT_URL_CODEPIPELINE = second.endpoint;
+      const event = jobEvent();
+      second.registerJob(event['CodePipeline.job'].id);
+      await captureLogs(() => jobHandler({}, () => undefined)(event, lambdaContext));
+      expect(second.job(event['CodePipeline.job'].id)!.status).toBe('Succeeded');
+    } finally {
+      process.env.AWS_ENDPOINT_URL_CODEPIPELINE = previous;
+      await second.close();
+    }
+  });
+
+  test('results are signed with the function role, not with the artifact credentials', async () => {
+    const strict = await startJobApi({ credentials: [FAKE_CREDENTIALS] });
+    const previous = process.env.AWS_ENDPOINT_URL_CODEPIPELINE;
+    try {
+      process.env.AWS_ENDPOINT_URL_CODEPIPELINE = strict.endpoint;
+      const event = jobEvent();
+      strict.registerJob(event['CodePipeline.job'].id);
+      await captureLogs(() => jobHandler({}, () => undefined)(event, lambdaContext));
+      expect(strict.job(event['CodePipeline.job'].id)!.status).toBe('Succeeded');
+      expect(strict.requests.map((r) => r.accessKeyId)).toEqual([FAKE_CREDENTIALS.accessKeyId]);
+    } finally {
+      process.env.AWS_ENDPOINT_URL_CODEPIPELINE = previous;
+      await strict.close();
+    }
   });
 
   test('when the result cannot be reported, the invocation fails so that Lambda retries', async () => {
