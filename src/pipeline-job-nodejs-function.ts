@@ -6,7 +6,7 @@ import { PipelineJobFunction } from './pipeline-job-function';
 import { DEFAULT_RUNTIME } from './private/defaults';
 import { jobFunctionDefaults } from './private/job-function-defaults';
 import { suppressNagFindings } from './private/nag';
-import { fieldError } from './private/validate-user-parameters';
+import { childFieldError } from './private/validate-user-parameters';
 import { UserParametersSchema } from './user-parameters-schema';
 
 /**
@@ -58,7 +58,7 @@ export class PipelineJobNodejsFunction extends nodejs.NodejsFunction {
   constructor(scope: Construct, id: string, props: PipelineJobNodejsFunctionProps) {
     if (props.entry === undefined) {
       // NodejsFunction would guess the entry from the file that calls it: that file is this one, not the user's.
-      throw fieldError(scope, `${id}: entry`, 'is required: the path of the handler file, e.g. path.join(__dirname, "handler.ts")');
+      throw childFieldError(scope, id, 'entry', 'is required: the path of the handler file, e.g. path.join(__dirname, "handler.ts")');
     }
     const defaults = jobFunctionDefaults(scope, id, props);
     super(scope, id, {

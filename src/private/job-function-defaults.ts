@@ -11,7 +11,7 @@ import {
   DEFAULT_RETRY_ATTEMPTS,
   DEFAULT_TIMEOUT,
 } from './defaults';
-import { fieldError } from './validate-user-parameters';
+import { childFieldError } from './validate-user-parameters';
 
 /** The props both job function constructs understand on top of Lambda's own. */
 export interface JobFunctionOptionsInput {
@@ -43,14 +43,15 @@ export interface JobFunctionDefaults {
 export function jobFunctionDefaults(scope: Construct, id: string, props: JobFunctionOptionsInput): JobFunctionDefaults {
   const reportCrashes = props.reportCrashes ?? true;
   if (reportCrashes && props.onFailure !== undefined) {
-    throw fieldError(
+    throw childFieldError(
       scope,
-      `${id}: onFailure`,
+      id,
+      'onFailure',
       'is taken by crash reporting (reportCrashes, default true): set reportCrashes: false to use your own destination',
     );
   }
   if (props.logGroupRetention !== undefined && (props.logGroup !== undefined || props.logRetention !== undefined)) {
-    throw fieldError(scope, `${id}: logGroupRetention`, 'applies to the log group the construct creates: drop it when you pass logGroup or logRetention');
+    throw childFieldError(scope, id, 'logGroupRetention', 'applies to the log group the construct creates: drop it when you pass logGroup or logRetention');
   }
   const crashReporter = reportCrashes ? crashReporterFor(scope) : undefined;
   return {

@@ -174,9 +174,15 @@ function qualify(fieldName: string, violation: Pick<SchemaViolation, 'path'>): s
   return violation.path.startsWith('[') ? `${fieldName}${violation.path}` : `${fieldName}.${violation.path}`;
 }
 
-/** An error naming the construct and the field: 'Stack/Pipeline/Deploy: userParameters: is empty ...'. */
+/** An error naming the construct and the field: 'Stack/Deploy: userParameters is empty ...'. */
 export function fieldError(scope: IConstruct, fieldName: string, message: string): Error {
   return new Error(`${describeScope(scope)}: ${fieldName} ${message}`);
+}
+
+/** The same, for a construct not created yet (checked before `super()`): its path is the scope's path + id. */
+export function childFieldError(scope: IConstruct, id: string, fieldName: string, message: string): Error {
+  const path = scope.node.path === '' ? id : `${scope.node.path}/${id}`;
+  return new Error(`${path}: ${fieldName} ${message}`);
 }
 
 function describeScope(scope: IConstruct): string {

@@ -78,7 +78,7 @@ describe('PipelineJobFunction defaults', () => {
     const stack = newStack();
     const logGroup = new logs.LogGroup(stack, 'Mine');
     expect(() => jobFunction(stack, 'Job', { logGroup, logGroupRetention: logs.RetentionDays.ONE_DAY })).toThrow(
-      /Stack: Job: logGroupRetention applies to the log group the construct creates/,
+      /Stack\/Job: logGroupRetention applies to the log group the construct creates/,
     );
   });
 
@@ -237,7 +237,7 @@ describe('crash reporting', () => {
     const stack = newStack();
     const target = new lambda.Function(stack, 'Target', { code: inlineCode, handler: 'index.handler', runtime: lambda.Runtime.NODEJS_24_X });
     expect(() => jobFunction(stack, 'Job', { onFailure: new destinations.LambdaDestination(target) })).toThrow(
-      /Stack: Job: onFailure is taken by crash reporting \(reportCrashes, default true\): set reportCrashes: false/,
+      /Stack\/Job: onFailure is taken by crash reporting \(reportCrashes, default true\): set reportCrashes: false/,
     );
   });
 
@@ -272,6 +272,6 @@ describe('PipelineJobNodejsFunction', () => {
   });
 
   test('without an entry it is an error naming the field', () => {
-    expect(() => new PipelineJobNodejsFunction(newStack(), 'Job', {})).toThrow(/Stack: Job: entry is required/);
+    expect(() => new PipelineJobNodejsFunction(newStack(), 'Job', {})).toThrow(/Stack\/Job: entry is required/);
   });
 });
