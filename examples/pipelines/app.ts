@@ -13,8 +13,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as pipelines from 'aws-cdk-lib/pipelines';
 import { Construct } from 'constructs';
 // In your app: import { ... } from 'cdk-codepipeline-invoke';
-import { PipelineJobNodejsFunction, UserParameters, UserParametersSchema } from '../../src';
-import { LambdaInvokeStep } from '../../src/lambda-invoke-step'; // TEMP until src/index.ts exports it
+import { LambdaInvokeStep, PipelineJobNodejsFunction, UserParameters, UserParametersSchema } from '../../src';
 import { releaseNotesSchema, smokeTestSchema } from './schemas';
 
 /** The application the pipeline deploys: one stack with a function URL. */
