@@ -92,6 +92,7 @@ Event fields (also usable with --app, to override):
   --revision <rev>             Revision of the input artifacts (default: null)
   --encryption-key <kms arn>   Adds encryptionKey (type KMS)
   --continuation-token <text>  Adds continuationToken (what the next invocation of a continued job gets)
+  --variable <Ns.Name=value>   Substitutes #{Ns.Name} in UserParameters, as CodePipeline does (repeatable)
   --access-key-id <id>, --secret-access-key <key>, --session-token <token>   artifactCredentials
   SAM compatible: --input-bucket, --input-key, --output-bucket, --output-key (first input/output artifact)
   --compact                    One-line JSON
@@ -115,6 +116,8 @@ Options:
   --function-name <name>       The function name the context and the event show
   --output-dir <dir>           Where outputs are extracted (default: a temporary folder)
   --env <KEY=VALUE>            An environment variable for the handler (repeatable)
+  --variable <Ns.Name=value>   Substitutes #{Ns.Name} in UserParameters, as CodePipeline does (repeatable;
+                               #{codepipeline.PipelineExecutionId} gets a random UUID unless given)
   --show-event                 Print each event (credentials redacted) on stderr
   --json                       Print the outcome as JSON (the handler's own output goes to stderr)
   -h, --help                   Show this help
@@ -185,6 +188,19 @@ function userParametersArg(value: string | undefined, command: string, cwd: stri
   return fs.readFileSync(file, 'utf8').trimEnd();
 }
 
+/** `--variable Namespace.Name=value` flags, keyed `Namespace.Name`. */
+function variablesArg(values: ParsedValues, command: string): Record<string, string> {
+  const variables: Record<string, string> = {};
+  for (const arg of list(values, 'variable')) {
+    const [key, value] = splitOnce(arg, '=');
+    if (value === undefined || !/^[A-Za-z0-9@\-_]+\.[A-Za-z0-9@\-_]+$/.test(key)) {
+      throw new UsageError(`--variable ${arg}: use --variable Namespace.Name=value (for #{Namespace.Name} in UserParameters)`, command);
+    }
+    variables[key] = value;
+  }
+  return variables;
+}
+
 // ------------------------------------------------------------------------------------------------------------------
 // generate-event
 
@@ -206,6 +222,7 @@ const GENERATE_OPTIONS = {
   'revision': { type: 'string' },
   'encryption-key': { type: 'string' },
   'continuation-token': { type: 'string' },
+  'variable': { type: 'string', multiple: true },
   'access-key-id': { type: 'string' },
   'secret-access-key': { type: 'string' },
   'session-token': { type: 'string' },
@@ -248,23 +265,31 @@ function generateEvent(args: readonly string[], io: CliIo): number {
   inputArtifacts = withSamLocation(inputArtifacts, str(values, 'input-bucket'), str(values, 'input-key'), 'SourceArtifact');
   outputArtifacts = withSamLocation(outputArtifacts, str(values, 'output-bucket'), str(values, 'output-key'), 'OutputArtifact');
 
-  const event = buildJobEvent({
-    jobId,
-    accountId: account,
-    functionName: str(values, 'function-name') ?? fromApp?.functionName,
-    userParameters: userParametersArg(str(values, 'user-parameters'), command, io.cwd) ?? fromApp?.userParameters,
-    inputArtifacts,
-    outputArtifacts,
-    bucketName: str(values, 'bucket') ?? fromApp?.artifactBucket ?? defaultArtifactBucket(account),
-    pipelineName: str(values, 'pipeline-name') ?? (fromApp && !fromApp.pipelineName.startsWith('<') ? fromApp.pipelineName : DEFAULT_PIPELINE_NAME),
-    credentials: {
-      accessKeyId: str(values, 'access-key-id') ?? PLACEHOLDER_CREDENTIALS.accessKeyId,
-      secretAccessKey: str(values, 'secret-access-key') ?? PLACEHOLDER_CREDENTIALS.secretAccessKey,
-      sessionToken: str(values, 'session-token') ?? PLACEHOLDER_CREDENTIALS.sessionToken,
-    },
-    encryptionKey: str(values, 'encryption-key') ?? fromApp?.encryptionKey,
-    continuationToken: str(values, 'continuation-token'),
-  });
+  let event: JobEventJson;
+  try {
+    event = buildJobEvent({
+      jobId,
+      accountId: account,
+      functionName: str(values, 'function-name') ?? fromApp?.functionName,
+      userParameters: userParametersArg(str(values, 'user-parameters'), command, io.cwd) ?? fromApp?.userParameters,
+      inputArtifacts,
+      outputArtifacts,
+      bucketName: str(values, 'bucket') ?? fromApp?.artifactBucket ?? defaultArtifactBucket(account),
+      pipelineName: str(values, 'pipeline-name') ?? (fromApp && !fromApp.pipelineName.startsWith('<') ? fromApp.pipelineName : DEFAULT_PIPELINE_NAME),
+      credentials: {
+        accessKeyId: str(values, 'access-key-id') ?? PLACEHOLDER_CREDENTIALS.accessKeyId,
+        secretAccessKey: str(values, 'secret-access-key') ?? PLACEHOLDER_CREDENTIALS.secretAccessKey,
+        sessionToken: str(values, 'session-token') ?? PLACEHOLDER_CREDENTIALS.sessionToken,
+      },
+      encryptionKey: str(values, 'encryption-key') ?? fromApp?.encryptionKey,
+      continuationToken: str(values, 'continuation-token'),
+      variables: variablesArg(values, command),
+    });
+  } catch (error) {
+    // e.g. UserParameters longer than CodePipeline allows: the message says by how much.
+    if (error instanceof UsageError) throw error;
+    throw new UsageError((error as Error).message, command);
+  }
   io.stdout(`${JSON.stringify(event, null, values.compact ? undefined : 2)}\n`);
   if (fromApp) io.stderr(describeAction(fromApp));
   return EXIT_SUCCESS;
@@ -342,6 +367,7 @@ const INVOKE_OPTIONS = {
   'function-name': { type: 'string' },
   'output-dir': { type: 'string' },
   'env': { type: 'string', multiple: true },
+  'variable': { type: 'string', multiple: true },
   'show-event': { type: 'boolean' },
   'json': { type: 'boolean' },
 } as const;
@@ -398,6 +424,7 @@ async function invoke(args: readonly string[], io: CliIo): Promise<number> {
       functionName: str(values, 'function-name'),
       outputDirectory: str(values, 'output-dir') === undefined ? undefined : path.resolve(io.cwd, str(values, 'output-dir')!),
       environment,
+      variables: variablesArg(values, command),
       onInvoke: values['show-event'] ? (event, n) => io.stderr(`Event of invocation ${n}:\n${JSON.stringify(redactEvent(event), null, 2)}\n`) : undefined,
     });
   } catch (error) {

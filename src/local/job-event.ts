@@ -46,6 +46,8 @@ export interface BuildJobEventOptions {
   /** A KMS key ARN/id/alias: output artifacts must then be written with SSE-KMS and this key. */
   readonly encryptionKey?: string;
   readonly continuationToken?: string;
+  /** Values of `#{Namespace.Variable}` references in UserParameters, keyed `Namespace.Variable`. @default - none */
+  readonly variables?: Readonly<Record<string, string>>;
 }
 
 /** The event as plain JSON (what Lambda hands the function). */
@@ -93,10 +95,41 @@ export function artifactObjectKey(pipelineName: string, artifactName: string): s
   return `${pipelineName.slice(0, 20)}/${artifactName.slice(0, 10)}/${suffix}`;
 }
 
-/** UserParameters as the action configuration carries them: a string of 1 to 1000 characters, or none. */
-export function renderUserParameters(value: unknown): string | undefined {
+/** A pipeline variable reference, `#{Namespace.Variable}` (namespace and name use the OutputVariablesKey characters). */
+const VARIABLE_REFERENCE = /#\{([A-Za-z0-9@\-_]+)\.([A-Za-z0-9@\-_]+)\}/g;
+
+/**
+ * Replaces `#{Namespace.Variable}` references the way CodePipeline does before the action runs: textually, with no
+ * JSON escaping (a value containing `"` breaks JSON UserParameters: aws-cdk #31213). Unknown references stay as they
+ * are and are returned in `unresolved`.
+ */
+export function substituteVariables(text: string, variables: Readonly<Record<string, string>>): { text: string; unresolved: string[] } {
+  const unresolved: string[] = [];
+  const out = text.replace(VARIABLE_REFERENCE, (reference: string, namespace: string, name: string) => {
+    const value = variables[`${namespace}.${name}`];
+    if (value === undefined) {
+      if (!unresolved.includes(reference)) unresolved.push(reference);
+      return reference;
+    }
+    return value;
+  });
+  return { text: out, unresolved };
+}
+
+/** UserParameters as text before variable substitution: a string as is, anything else as JSON. */
+export function userParametersText(value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/**
+ * UserParameters as the action configuration carries them: a string of 1 to 1000 characters (checked after variable
+ * substitution, as CodePipeline checks it), or none.
+ */
+export function renderUserParameters(value: unknown, variables: Readonly<Record<string, string>> = {}): string | undefined {
+  const raw = userParametersText(value);
+  if (raw === undefined) return undefined;
+  const text = substituteVariables(raw, variables).text;
   if (text === '') return undefined;
   if (text.length > USER_PARAMETERS_MAX_LENGTH) {
     throw new Error(
@@ -122,7 +155,7 @@ export function buildJobEvent(options: BuildJobEventOptions = {}): JobEventJson 
       },
     };
   };
-  const userParameters = renderUserParameters(options.userParameters);
+  const userParameters = renderUserParameters(options.userParameters, options.variables);
   return {
     'CodePipeline.job': {
       id: options.jobId ?? crypto.randomUUID(),

@@ -19,6 +19,9 @@ import { JobApiEmulator, type JobReport } from './job-api-emulator';
 import {
   artifactObjectKey,
   buildJobEvent,
+  renderUserParameters,
+  substituteVariables,
+  userParametersText,
   DEFAULT_ACCOUNT_ID,
   DEFAULT_REGION,
   defaultArtifactBucket,
@@ -55,6 +58,12 @@ export interface RunJobOptions {
   readonly memoryMb?: number;
   /** Where output artifacts are extracted (one sub-folder per artifact). @default - a new folder under os.tmpdir() */
   readonly outputDirectory?: string;
+  /**
+   * Values of pipeline variables referenced in UserParameters (`#{Namespace.Variable}`), keyed `Namespace.Variable`;
+   * substituted textually as CodePipeline does. `codepipeline.PipelineExecutionId` gets a random UUID unless given.
+   * @default - none besides codepipeline.PipelineExecutionId
+   */
+  readonly variables?: Readonly<Record<string, string>>;
   /** Extra environment variables for the handler (restored afterwards). @default - none */
   readonly environment?: Readonly<Record<string, string>>;
   /** Called with each event before the handler gets it (credentials included: it is what Lambda would pass). */
@@ -137,6 +146,11 @@ async function runJobNow(options: RunJobOptions): Promise<RunJobOutcome> {
   const pipelineName = options.pipelineName ?? LOCAL_PIPELINE;
   const bucket = defaultArtifactBucket(accountId, DEFAULT_REGION);
   const jobId = options.jobId ?? crypto.randomUUID();
+  const variables = { 'codepipeline.PipelineExecutionId': crypto.randomUUID(), ...options.variables };
+  // Checked before anything starts: over-long UserParameters throw here, with what to do.
+  const userParameters = userParametersText(options.userParameters);
+  renderUserParameters(userParameters, variables);
+  const unresolved = userParameters === undefined ? [] : substituteVariables(userParameters, variables).unresolved;
   // The function's own role (reports to CodePipeline) and the action role's artifact credentials (S3) differ, as on
   // AWS: each local service accepts only the one it should, so a handler that mixes them up fails here too.
   const functionCredentials = randomCredentials('AKIA');
@@ -184,7 +198,8 @@ async function runJobNow(options: RunJobOptions): Promise<RunJobOutcome> {
         accountId,
         functionName,
         pipelineName,
-        userParameters: options.userParameters,
+        userParameters,
+        variables,
         inputArtifacts,
         outputArtifacts,
         bucketName: bucket,
@@ -211,7 +226,11 @@ async function runJobNow(options: RunJobOptions): Promise<RunJobOutcome> {
         break;
       }
     }
-    return await outcome({ emulator, s3, jobId, invocations, crash, crashReporterError, endedWithoutReport, maxInvocations, outputArtifacts, options });
+    const result = await outcome({ emulator, s3, jobId, invocations, crash, crashReporterError, endedWithoutReport, maxInvocations, outputArtifacts, options });
+    const unresolvedWarnings = unresolved.map(
+      (reference) => `UserParameters reference ${reference}, which has no value here (pass it in variables / --variable): the handler saw it literally`,
+    );
+    return { ...result, warnings: [...unresolvedWarnings, ...result.warnings] };
   } finally {
     restore();
     await Promise.allSettled([emulator.close(), s3?.close()]);
@@ -394,7 +413,7 @@ async function outcome(args: {
       : `The job was still in progress after ${args.invocations} invocations (maxInvocations ${args.maxInvocations}): the handler keeps returning continuation tokens.`;
     return { ...base, status: 'Failed', failure: { type: 'JobFailed', message }, outputs: {}, warnings: [] };
   }
-  const { outputs, warnings } = await extractOutputs(args.s3, args.outputArtifacts, args.options.outputDirectory);
+  const { outputs, warnings } = await extractOutputs(args.s3, args.outputArtifacts, args.options.outputDirectory, args.options.encryptionKey);
   return {
     ...base,
     status: 'Succeeded',
@@ -409,6 +428,7 @@ async function extractOutputs(
   s3: LocalS3Server,
   artifacts: Array<{ name: string; bucketName: string; objectKey: string }>,
   outputDirectory: string | undefined,
+  encryptionKey: string | undefined,
 ): Promise<{ outputs: Record<string, string>; warnings: string[] }> {
   const outputs: Record<string, string> = {};
   const warnings: string[] = [];
@@ -419,6 +439,12 @@ async function extractOutputs(
     if (!stored) {
       warnings.push(`output artifact ${artifact.name} was not uploaded: the next action that reads it would fail`);
       continue;
+    }
+    if (encryptionKey !== undefined && (stored.serverSideEncryption !== 'aws:kms' || stored.sseKmsKeyId !== encryptionKey)) {
+      warnings.push(
+        `output artifact ${artifact.name} was stored with ${stored.serverSideEncryption}${stored.sseKmsKeyId ? ` (key ${stored.sseKmsKeyId})` : ''}, ` +
+          `not SSE-KMS with the event's encryptionKey ${encryptionKey}: artifact buckets that require KMS refuse such uploads`,
+      );
     }
     const folder = path.join(root, artifact.name);
     try {

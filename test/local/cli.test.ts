@@ -112,6 +112,14 @@ describe('generate-event from flags', () => {
     expect(stderr).toMatch(/1001 characters long; CodePipeline allows at most 1000/);
   });
 
+  test('--variable substitutes #{Namespace.Name} references; a malformed one exits 2', () => {
+    const { stdout } = runCli(cli, ['generate-event', '--user-parameters', '{"url":"#{Deploy.Url}"}', '--variable', 'Deploy.Url=https://x.example']);
+    expect(JSON.parse(stdout)['CodePipeline.job'].data.actionConfiguration.configuration.UserParameters).toBe('{"url":"https://x.example"}');
+    const bad = runCli(cli, ['generate-event', '--variable', 'Url=x']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/use --variable Namespace\.Name=value/);
+  });
+
   test('--stage without --app exits 2 and says to add --app', () => {
     const { code, stderr } = runCli(cli, ['generate-event', '--stage', 'Deploy']);
     expect(code).toBe(2);

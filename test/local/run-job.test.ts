@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { zipDirectory } from '../../src/local/internal/zip';
 import { runJob } from '../../src/local/run-job';
 import { artifactS3, fail, readInput, succeed, writeOutput, type PlainEvent } from './fixtures/plain-handler';
@@ -22,6 +22,12 @@ function inputFolder(files: Record<string, string>): string {
 }
 
 const jobOf = (event: unknown) => (event as PlainEvent)['CodePipeline.job'];
+
+async function zipOf(files: Record<string, string>): Promise<Buffer> {
+  const zipFile = path.join(tempDir('run-job-zipof-'), 'a.zip');
+  await zipDirectory(inputFolder(files), zipFile);
+  return fs.readFileSync(zipFile);
+}
 
 describe('runJob on success', () => {
   test('a folder input reaches the handler and its output artifact comes back extracted, with variables and summary', async () => {
@@ -120,6 +126,21 @@ describe('runJob on success', () => {
     expect(outcome.warnings).toEqual([expect.stringMatching(/Forgotten was not uploaded/)]);
   });
 
+  test('an output uploaded without SSE-KMS although the event has an encryption key is reported as a warning', async () => {
+    const outcome = await runJob({
+      handler: async (raw) => {
+        const event = raw as PlainEvent;
+        const { s3Location } = jobOf(event).data.outputArtifacts[0].location;
+        await artifactS3(event).send(new PutObjectCommand({ Bucket: s3Location.bucketName, Key: s3Location.objectKey, Body: await zipOf({ 'a.txt': 'a' }) }));
+        await succeed(event);
+      },
+      outputs: ['Out'],
+      encryptionKey: KMS_KEY,
+    });
+    expect(outcome.status).toBe('Succeeded');
+    expect(outcome.warnings).toEqual([expect.stringMatching(/Out was stored with AES256, not SSE-KMS with the event's encryptionKey/)]);
+  });
+
   test('the environment is restored and the services are shut down afterwards', async () => {
     const before = { ...process.env };
     let endpoint = '';
@@ -132,6 +153,49 @@ describe('runJob on success', () => {
     expect(endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(process.env).toEqual(before);
     await expect(fetch(endpoint)).rejects.toThrow();
+  });
+});
+
+describe('runJob substitutes pipeline variables in UserParameters', () => {
+  async function userParametersSeen(options: { userParameters: unknown; variables?: Record<string, string> }) {
+    let seen: string | undefined;
+    const outcome = await runJob({
+      ...options,
+      handler: async (raw) => {
+        seen = jobOf(raw).data.actionConfiguration.configuration.UserParameters;
+        await succeed(raw as PlainEvent);
+      },
+    });
+    return { seen, outcome };
+  }
+
+  test('given variables replace their references, and the execution id is made up', async () => {
+    const { seen, outcome } = await userParametersSeen({
+      userParameters: { url: '#{Deploy.Url}', execution: '#{codepipeline.PipelineExecutionId}' },
+      variables: { 'Deploy.Url': 'https://shop.example.com' },
+    });
+    expect(JSON.parse(seen!)).toEqual({ url: 'https://shop.example.com', execution: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    expect(outcome.warnings).toEqual([]);
+  });
+
+  test('a reference without a value stays literal and is reported as a warning', async () => {
+    const { seen, outcome } = await userParametersSeen({ userParameters: '{"url":"#{Deploy.Url}"}' });
+    expect(seen).toBe('{"url":"#{Deploy.Url}"}');
+    expect(outcome.warnings).toEqual([expect.stringMatching(/reference #\{Deploy\.Url\}, which has no value here/)]);
+  });
+
+  test('substitution is textual, like CodePipeline: a value with a quote breaks JSON parameters', async () => {
+    const { seen } = await userParametersSeen({ userParameters: { title: '#{Source.CommitMessage}' }, variables: { 'Source.CommitMessage': 'fix "quotes"' } });
+    expect(seen).toBe('{"title":"fix "quotes""}');
+    expect(() => JSON.parse(seen!)).toThrow();
+  });
+
+  test('UserParameters over 1000 characters after substitution are refused before anything runs', async () => {
+    let ran = false;
+    await expect(
+      runJob({ handler: async () => void (ran = true), userParameters: '#{A.b}', variables: { 'A.b': 'x'.repeat(1001) } }),
+    ).rejects.toThrow(/1001 characters long; CodePipeline allows at most 1000/);
+    expect(ran).toBe(false);
   });
 });
 
