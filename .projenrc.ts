@@ -100,6 +100,12 @@ const project = new awscdk.AwsCdkConstructLibrary({
   gitignore: ['/tmp/', 'cdk.out/', '*.tsbuildinfo', '/bench/results.json', '/.venv/', '/examples/**/cdk.out/'],
 });
 
+// The root tsconfig.json covers src/ only; test files are type-aware-linted against tsconfig.dev.json instead.
+project.eslint?.addOverride({
+  files: ['test/**/*.ts', 'examples/**/*.ts', 'bench/**/*.ts'],
+  parserOptions: { projectService: false, project: './tsconfig.dev.json' },
+} as any);
+
 // `cdk-codepipeline-invoke/runtime` and `cdk-codepipeline-invoke/local` load without aws-cdk-lib.
 project.package.addField('exports', {
   '.': { types: './lib/index.d.ts', default: './lib/index.js' },
