@@ -10,6 +10,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Readable, Transform } from 'stream';
 import { pipeline } from 'stream/promises';
+import * as zlib from 'zlib';
 import type { Entry, RandomAccessReader, ZipFile } from 'yauzl';
 import {
   ArtifactSafetyError,
@@ -34,6 +35,10 @@ const S_IFLNK = 0o120000;
 const S_IFDIR = 0o040000;
 /** `versionMadeBy` high byte 3 = UNIX: only then do the external attributes hold a file mode. */
 const MADE_BY_UNIX = 3;
+/** Entries up to this size are inflated into memory and written at once. */
+const SMALL_FILE_BYTES = 256 * 1024;
+/** Entries extracted at the same time (libuv's thread pool has 4 threads for file system calls and zlib). */
+const EXTRACT_CONCURRENCY = 8;
 /** A symlink entry's content is its target path; PATH_MAX is 4096 on Linux. */
 const SYMLINK_TARGET_MAX_BYTES = 4096;
 
@@ -105,17 +110,23 @@ export async function extractZip(source: ZipSource, root: string, artifact: stri
     const planned = planExtraction(entries, root, artifact, limits, zipBytes);
     await fs.promises.mkdir(root, { recursive: true });
     const budget = { remaining: limits.maxTotalBytes };
-    const made = new Set<string>();
+    const made = new Map<string, Promise<unknown>>();
     let bytes = 0;
-    for (const item of planned) {
-      if (item.info.kind === 'directory') {
-        await mkdirOnce(item.target, made);
-        if (item.info.mode !== undefined) await fs.promises.chmod(item.target, item.info.mode | 0o700);
-      } else if (item.info.kind === 'file') {
-        await mkdirOnce(path.dirname(item.target), made);
-        bytes += await writeEntry(zip, item.entry, item.target, item.info.mode, budget, limits, artifact);
-      }
+    // Folders first (they may carry modes), then files a few at a time: most artifacts are many small files, where
+    // per-file latency (open, inflate on the thread pool, close) dominates and overlaps well.
+    for (const item of planned.filter((p) => p.info.kind === 'directory')) {
+      await mkdirOnce(item.target, made);
+      if (item.info.mode !== undefined) await fs.promises.chmod(item.target, item.info.mode | 0o700);
     }
+    await forEachConcurrently(
+      planned.filter((p) => p.info.kind === 'file'),
+      EXTRACT_CONCURRENCY,
+      async (item) => {
+        await mkdirOnce(path.dirname(item.target), made);
+        const written = await writeEntry(zip, item.entry, item.target, item.info.mode, budget, limits, artifact);
+        bytes += written;
+      },
+    );
     const links = planned.filter((p) => p.info.kind === 'symlink');
     for (const link of links) {
       const target = (await readEntryBuffer(zip, link.entry, SYMLINK_TARGET_MAX_BYTES, artifact)).toString('utf8');
@@ -245,19 +256,51 @@ async function writeEntry(
   limits: ExtractionLimits,
   artifact: string,
 ): Promise<number> {
-  const counter = byteLimit(budget, limits, artifact, entry.fileName);
   // Owner read/write always (so the job can clean up); setuid/setgid/sticky never.
   const fileMode = mode !== undefined ? (mode & 0o777) | 0o600 : undefined;
+  const writeOptions = fileMode !== undefined ? { mode: fileMode } : {};
+  let written: number;
   try {
-    await pipeline(await openEntryStream(zip, entry, artifact), counter, fs.createWriteStream(target, fileMode !== undefined ? { mode: fileMode } : {}));
+    if (entry.uncompressedSize <= SMALL_FILE_BYTES) {
+      // Small files in one write: a stream pipeline per file costs more than the file itself.
+      const content = await inflateSmallEntry(zip, entry, artifact);
+      budget.remaining -= content.length;
+      if (budget.remaining < 0) throw tooLarge(artifact, limits, entry.fileName);
+      await fs.promises.writeFile(target, content, writeOptions);
+      written = content.length;
+    } else {
+      const counter = byteLimit(budget, limits, artifact, entry.fileName);
+      await pipeline(await openEntryStream(zip, entry, artifact), counter, fs.createWriteStream(target, writeOptions));
+      written = counter.bytes;
+    }
   } catch (error) {
     throw asZipError(error, artifact);
   }
-  if (fileMode !== undefined) {
-    // createWriteStream's mode is masked by the umask; the executable bits recorded in the zip must survive it.
+  if (fileMode !== undefined && (fileMode & 0o111) !== 0) {
+    // The mode given at creation is masked by the umask; executable bits recorded in the zip must survive it.
     await fs.promises.chmod(target, fileMode);
   }
-  return counter.bytes;
+  return written;
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time; the first failure stops new work and is thrown. */
+async function forEachConcurrently<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const item = items[next++];
+      try {
+        await fn(item);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  const results = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (rejected) throw rejected.reason;
 }
 
 type CountingTransform = Transform & { bytes: number };
@@ -310,10 +353,47 @@ async function readEntryBuffer(zip: ZipFile, entry: Entry, maxBytes: number, art
   return Buffer.concat(chunks);
 }
 
-async function mkdirOnce(dir: string, made: Set<string>): Promise<void> {
-  if (made.has(dir)) return;
-  await fs.promises.mkdir(dir, { recursive: true });
-  made.add(dir);
+/**
+ * A small entry read whole and inflated in one synchronous call: an async zlib stream per file costs more CPU than
+ * inflating the file (measured on 1,000 small files: about twice the CPU). The output is capped at the declared size,
+ * so a lying header cannot make this inflate more.
+ */
+async function inflateSmallEntry(zip: ZipFile, entry: Entry, artifact: string): Promise<Buffer> {
+  const method = entry.compressionMethod;
+  if ((method !== 0 && method !== 8) || entry.isEncrypted()) {
+    return readEntryBuffer(zip, entry, SMALL_FILE_BYTES, artifact); // yauzl reports what it cannot read
+  }
+  const corrupt = (why: string) =>
+    new ArtifactSafetyError('corrupt', `Artifact ${artifact} is not a valid zip: entry ${JSON.stringify(entry.fileName)} ${why}`, entry.fileName);
+  const chunks: Buffer[] = [];
+  const raw = await new Promise<Readable>((resolve, reject) =>
+    zip.openReadStream(entry, { decompress: false } as never, (err, stream) => (err ? reject(err) : resolve(stream))),
+  );
+  for await (const chunk of raw) chunks.push(chunk as Buffer);
+  const compressed = Buffer.concat(chunks);
+  let content: Buffer;
+  if (method === 8) {
+    try {
+      content = zlib.inflateRawSync(compressed, { maxOutputLength: Math.max(1, entry.uncompressedSize) });
+    } catch (error) {
+      throw corrupt((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? 'inflates to more than its declared size' : 'has invalid deflate data');
+    }
+  } else {
+    content = compressed;
+  }
+  if (content.length !== entry.uncompressedSize) {
+    throw corrupt(`inflates to ${content.length} bytes, not the ${entry.uncompressedSize} its header declares`);
+  }
+  return content;
+}
+
+async function mkdirOnce(dir: string, made: Map<string, Promise<unknown>>): Promise<void> {
+  let pending = made.get(dir);
+  if (pending === undefined) {
+    pending = fs.promises.mkdir(dir, { recursive: true });
+    made.set(dir, pending);
+  }
+  await pending;
 }
 
 /**

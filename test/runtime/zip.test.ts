@@ -199,6 +199,13 @@ describe('zip bombs are refused', () => {
     expect(fs.existsSync(path.join(work, 'out', 'liar.bin')) ? fs.statSync(path.join(work, 'out', 'liar.bin')).size : 0).toBeLessThanOrEqual(4 * 1024 ** 2);
   });
 
+  test('a big entry that inflates to more than its header declares (the streaming path)', async () => {
+    const zeros = Buffer.alloc(4 * 1024 ** 2);
+    const error = await refusal(extract(await writeZip([{ name: 'liar.bin', data: zeros, declaredSize: 300 * 1024 }])));
+    expect(error.reason).toBe('corrupt');
+    expect(error.message).toMatch(/too many bytes/);
+  });
+
   test('small files of repeated bytes are not mistaken for bombs', async () => {
     const out = await extract(await writeZip([{ name: 'spaces.txt', data: Buffer.alloc(512 * 1024, 0x20) }]));
     expect(fs.statSync(path.join(out, 'spaces.txt')).size).toBe(512 * 1024);
