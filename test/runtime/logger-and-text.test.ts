@@ -114,3 +114,33 @@ describe('truncateWithMarker', () => {
     }
   });
 });
+
+describe('Powertools for AWS Lambda Logger fits', () => {
+  // The method signatures of @aws-lambda-powertools/logger's Logger (v2), reproduced: the package is the user's
+  // dependency, not ours. The assignment below is checked by `tsc --noEmit -p tsconfig.dev.json`.
+  type PtAttributes = { [key: string]: unknown };
+  type PtMessage = string | (PtAttributes & { message: string });
+  type PtExtra = [Error | string] | PtAttributes[];
+  class PowertoolsShapedLogger {
+    public readonly lines: unknown[][] = [];
+    debug(input: PtMessage, ...extra: PtExtra): void {
+      this.lines.push(['DEBUG', input, ...extra]);
+    }
+    info(input: PtMessage, ...extra: PtExtra): void {
+      this.lines.push(['INFO', input, ...extra]);
+    }
+    warn(input: PtMessage, ...extra: PtExtra): void {
+      this.lines.push(['WARN', input, ...extra]);
+    }
+    error(input: PtMessage, ...extra: PtExtra): void {
+      this.lines.push(['ERROR', input, ...extra]);
+    }
+  }
+
+  test('a Powertools-shaped logger is a Logger and receives the correlation id', () => {
+    const powertools = new PowertoolsShapedLogger();
+    const logger: Logger = powertools;
+    withAttributes(logger, { correlationId: 'job-9' }).info('hello', { step: 1 });
+    expect(powertools.lines).toEqual([['INFO', 'hello', { correlationId: 'job-9', step: 1 }]]);
+  });
+});
