@@ -319,3 +319,33 @@ describe('artifact credentials', () => {
     }
   });
 });
+
+describe('injected clients', () => {
+  test('an S3 client factory given in the options is used, with the artifact credentials', async () => {
+    const s3 = await startEmbeddedS3();
+    const restore = lambdaEnvironment({ codePipeline: jobApi.endpoint });
+    try {
+      s3.createBucket(BUCKET);
+      const key = newKey('Source');
+      await s3Client(s3.endpoint).send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: craftZip([{ name: 'a.txt', data: Buffer.from('A') }]) }));
+      const seen: string[] = [];
+      const handler = jobHandler(
+        {
+          s3Client: (credentials) => {
+            seen.push(credentials.accessKeyId);
+            return s3Client(s3.endpoint, credentials);
+          },
+        },
+        async (j) => ({ outputVariables: { a: await j.inputArtifact().readFile('a.txt', 'utf8') } }),
+      );
+      const event = jobEvent({ bucket: BUCKET, inputs: { Source: key } });
+      jobApi.registerJob(event['CodePipeline.job'].id);
+      await captureLogs(() => handler(event));
+      expect(seen).toEqual([FAKE_SESSION_CREDENTIALS.accessKeyId]);
+      expect(jobApi.job(event['CodePipeline.job'].id)!.results[0].outputVariables).toEqual({ a: 'A' });
+    } finally {
+      restore();
+      await s3.close();
+    }
+  });
+});
