@@ -257,7 +257,8 @@ function generateEvent(args: readonly string[], io: CliIo): number {
   const revision = str(values, 'revision');
   const inputs = artifactArgs(list(values, 'input'), '--input', command).map((a) => ({ ...a, revision: revision ?? null }));
   const outputs = artifactArgs(list(values, 'output'), '--output', command);
-  let inputArtifacts: ArtifactSpec[] = inputs.length > 0 ? inputs : (fromApp?.inputArtifacts.map((name) => ({ name, revision: revision ?? null })) ?? []);
+  const appInputs = fromApp?.inputArtifacts.map((name) => ({ name, revision: revision ?? null })) ?? [];
+  let inputArtifacts: ArtifactSpec[] = inputs.length > 0 ? inputs : appInputs;
   let outputArtifacts: ArtifactSpec[] = outputs.length > 0 ? outputs : (fromApp?.outputArtifacts.map((name) => ({ name })) ?? []);
   if (inputArtifacts.length === 0 && !values['no-inputs'] && !fromApp) inputArtifacts = [{ name: 'SourceArtifact', revision: revision ?? null }];
   if (values['no-inputs']) inputArtifacts = [];
@@ -334,7 +335,12 @@ function artifactArgs(args: readonly string[], flag: string, command: string): A
   });
 }
 
-function withSamLocation(artifacts: ArtifactSpec[], bucketName: string | undefined, objectKey: string | undefined, defaultName: string): ArtifactSpec[] {
+function withSamLocation(
+  artifacts: ArtifactSpec[],
+  bucketName: string | undefined,
+  objectKey: string | undefined,
+  defaultName: string,
+): ArtifactSpec[] {
   if (bucketName === undefined && objectKey === undefined) return artifacts;
   const [first = { name: defaultName }, ...rest] = artifacts;
   return [{ ...first, ...(bucketName !== undefined ? { bucketName } : {}), ...(objectKey !== undefined ? { objectKey } : {}) }, ...rest];

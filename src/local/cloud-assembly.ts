@@ -53,8 +53,13 @@ interface ManifestArtifact {
   readonly displayName?: string;
   readonly properties?: { readonly templateFile?: string; readonly directoryName?: string; readonly stackName?: string };
 }
+interface TemplateResource {
+  readonly Type: string;
+  readonly Properties?: Record<string, unknown>;
+  readonly Metadata?: Record<string, unknown>;
+}
 interface Template {
-  readonly Resources?: Record<string, { readonly Type: string; readonly Properties?: Record<string, unknown>; readonly Metadata?: Record<string, unknown> }>;
+  readonly Resources?: Record<string, TemplateResource>;
 }
 
 /** Every Lambda invoke action of every pipeline in the assembly (nested assemblies included). */
@@ -72,14 +77,18 @@ export function findInvokeActions(assemblyDir: string): InvokeActionInfo[] {
       actions.push(...findInvokeActions(path.join(assemblyDir, artifact.properties.directoryName)));
     } else if (artifact.type === 'aws:cloudformation:stack' && artifact.properties?.templateFile) {
       const template = JSON.parse(fs.readFileSync(path.join(assemblyDir, artifact.properties.templateFile), 'utf8')) as Template;
-      actions.push(...actionsOfTemplate(artifact.displayName ?? id, template, parseEnvironment(artifact.environment), artifact.properties.stackName ?? id));
+      const env = parseEnvironment(artifact.environment);
+      actions.push(...actionsOfTemplate(artifact.displayName ?? id, template, env, artifact.properties.stackName ?? id));
     }
   }
   return actions;
 }
 
 /** Picks one action by stage (and action / pipeline when needed), or explains what exists. */
-export function selectInvokeAction(actions: readonly InvokeActionInfo[], want: { stage: string; action?: string; pipeline?: string }): InvokeActionInfo {
+export function selectInvokeAction(
+  actions: readonly InvokeActionInfo[],
+  want: { stage: string; action?: string; pipeline?: string },
+): InvokeActionInfo {
   const describe = (list: readonly InvokeActionInfo[]) =>
     list.map((a) => `  --stage ${quoteArg(a.stageName)} --action ${quoteArg(a.actionName)}   (pipeline ${a.pipelineName} in ${a.stack})`).join('\n');
   if (actions.length === 0) {

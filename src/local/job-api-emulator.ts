@@ -167,7 +167,8 @@ export class JobApiEmulator {
     this.log.push(entry);
     try {
       const raw = await readSmallBody(req, MAX_REQUEST_BYTES);
-      const signature = verifySigV4(req, sha256Hex(raw), this.verifySignatures || this.credentials.size > 0 ? (id) => this.credentials.get(id) : undefined);
+      const lookup = this.verifySignatures || this.credentials.size > 0 ? (id: string) => this.credentials.get(id) : undefined;
+      const signature = verifySigV4(req, sha256Hex(raw), lookup);
       if (!signature.ok) throw new ApiError(SIGNATURE_ERRORS[signature.reason], signature.message, signature.reason === 'missing' ? 403 : 400);
       entry.accessKeyId = signature.accessKeyId;
       const operation = operationOf(req, target);

@@ -72,6 +72,7 @@ function exportOf(mod: object, name: string): unknown {
 async function importModule(file: string, ext: string): Promise<object> {
   if (ext === '.mjs') return import(pathToFileURL(file).href) as Promise<object>;
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require(file) as object;
   } catch (err) {
     if ((err as { code?: string }).code === 'ERR_REQUIRE_ESM') return import(pathToFileURL(file).href) as Promise<object>;
@@ -87,6 +88,8 @@ function installTypeScriptHook(): void {
   if (extensions['.ts']) return;
   let esbuild: typeof import('esbuild');
   try {
+    // esbuild is optional: only TypeScript handlers need it, and the user's project has it for NodejsFunction bundling.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports, import/no-extraneous-dependencies
     esbuild = require('esbuild') as typeof import('esbuild');
   } catch {
     throw new HandlerLoadError(

@@ -226,7 +226,18 @@ async function runJobNow(options: RunJobOptions): Promise<RunJobOutcome> {
         break;
       }
     }
-    const result = await outcome({ emulator, s3, jobId, invocations, crash, crashReporterError, endedWithoutReport, maxInvocations, outputArtifacts, options });
+    const result = await outcome({
+      emulator,
+      s3,
+      jobId,
+      invocations,
+      crash,
+      crashReporterError,
+      endedWithoutReport,
+      maxInvocations,
+      outputArtifacts,
+      options,
+    });
     const unresolvedWarnings = unresolved.map(
       (reference) => `UserParameters reference ${reference}, which has no value here (pass it in variables / --variable): the handler saw it literally`,
     );
@@ -406,11 +417,14 @@ async function outcome(args: {
     return { ...base, status: 'Failed', failure: { type: failure.type as FailureType, message: failure.message }, outputs: {}, warnings: [] };
   }
   if (job.status === 'InProgress') {
-    const message = args.crashReporterError !== undefined
-      ? `The handler crashed (${args.crash?.errorType}: ${args.crash?.errorMessage}) and the crash reporter could not report the job: ${args.crashReporterError}`
-      : args.endedWithoutReport
-      ? 'The handler returned without reporting the job (no PutJobSuccessResult or PutJobFailureResult): on AWS the action would wait until it times out. Wrap the handler with jobHandler() or report the result.'
-      : `The job was still in progress after ${args.invocations} invocations (maxInvocations ${args.maxInvocations}): the handler keeps returning continuation tokens.`;
+    const message =
+      args.crashReporterError !== undefined
+        ? `The handler crashed (${args.crash?.errorType}: ${args.crash?.errorMessage}) and the crash reporter could not report the job: ${args.crashReporterError}`
+        : args.endedWithoutReport
+          ? 'The handler returned without reporting the job (no PutJobSuccessResult or PutJobFailureResult): on AWS the action would wait until it times out. ' +
+            'Wrap the handler with jobHandler() or report the result.'
+          : `The job was still in progress after ${args.invocations} invocations (maxInvocations ${args.maxInvocations}): ` +
+            'the handler keeps returning continuation tokens.';
     return { ...base, status: 'Failed', failure: { type: 'JobFailed', message }, outputs: {}, warnings: [] };
   }
   const { outputs, warnings } = await extractOutputs(args.s3, args.outputArtifacts, args.options.outputDirectory, args.options.encryptionKey);

@@ -781,7 +781,13 @@ async function drain(req: http.IncomingMessage): Promise<void> {
 // ---------------------------------------------------------------------------------------------------------------
 // Headers, names, ranges
 
-function operationName(method: string, bucket: string | undefined, key: string | undefined, query: URLSearchParams, headers: http.IncomingHttpHeaders): string {
+function operationName(
+  method: string,
+  bucket: string | undefined,
+  key: string | undefined,
+  query: URLSearchParams,
+  headers: http.IncomingHttpHeaders,
+): string {
   if (bucket === undefined) return method === 'GET' ? 'ListBuckets' : `${method} /`;
   if (key === undefined) {
     const table: Record<string, string | undefined> = {

@@ -1,3 +1,4 @@
+/* eslint-disable no-bitwise -- CRC arithmetic */
 import * as crypto from 'crypto';
 import * as zlib from 'zlib';
 

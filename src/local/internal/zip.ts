@@ -1,3 +1,4 @@
+/* eslint-disable no-bitwise -- zip entries carry Unix file modes in bit fields */
 /**
  * Zipping input folders and unzipping output artifacts for local job runs: streamed (yazl / yauzl), no whole-file
  * buffers. Entry paths are checked with the runtime's zip-slip rules.
@@ -49,7 +50,9 @@ async function listTree(dir: string, prefix = ''): Promise<string[]> {
 
 function openZip(file: string): Promise<yauzl.ZipFile> {
   return new Promise((resolve, reject) =>
-    yauzl.open(file, { lazyEntries: true, autoClose: true, strictFileNames: false, decodeStrings: true }, (err, zip) => (err ? reject(err) : resolve(zip!))),
+    yauzl.open(file, { lazyEntries: true, autoClose: true, strictFileNames: false, decodeStrings: true }, (err, zip) =>
+      err ? reject(err) : resolve(zip!),
+    ),
   );
 }
 
