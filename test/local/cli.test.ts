@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parseJobEvent } from '../../src/shared/event';
-import { buildCli, runCli } from '../support/cli';
+import { buildCli, removeCli, runCli } from '../support/cli';
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'plain-handler.ts');
 let cli: string;
@@ -10,6 +10,7 @@ let cli: string;
 beforeAll(() => {
   cli = buildCli();
 });
+afterAll(() => removeCli(cli));
 
 function folder(files: Record<string, string>): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-input-'));

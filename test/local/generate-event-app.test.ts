@@ -14,7 +14,7 @@ import { LambdaInvokeStage } from '../../src/lambda-invoke-stage';
 import { findInvokeActions } from '../../src/local/cloud-assembly';
 import { parseJobEvent } from '../../src/shared/event';
 import { UserParameters } from '../../src/user-parameters';
-import { buildCli, runCli } from '../support/cli';
+import { buildCli, removeCli, runCli } from '../support/cli';
 
 let cli: string;
 let assembly: string;
@@ -66,6 +66,7 @@ beforeAll(() => {
   cli = buildCli();
   assembly = synthesize();
 });
+afterAll(() => removeCli(cli));
 
 test('the reader finds every Lambda invoke action of the pipeline, and nothing else', () => {
   const found = findInvokeActions(assembly).map((a) => `${a.stageName}/${a.actionName}`);

@@ -18,10 +18,16 @@ const ROOT = path.join(__dirname, '..', '..');
 
 /** Bundles the CLI into a temporary folder inside the project (so node_modules resolve); returns the script path. */
 export function buildCli(): string {
+  fs.mkdirSync(path.join(ROOT, 'tmp'), { recursive: true });
   const dir = fs.mkdtempSync(path.join(ROOT, 'tmp', 'cli-'));
   const outfile = path.join(dir, 'cli.js');
   buildSync({ entryPoints: [path.join(ROOT, 'src', 'local', 'cli.ts')], bundle: true, platform: 'node', packages: 'external', outfile, logLevel: 'error' });
   return outfile;
+}
+
+/** Removes what buildCli made. */
+export function removeCli(script: string): void {
+  fs.rmSync(path.dirname(script), { recursive: true, force: true });
 }
 
 export function runCli(script: string, args: readonly string[], options: { cwd?: string; env?: Record<string, string> } = {}): CliResult {
