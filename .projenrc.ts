@@ -162,16 +162,17 @@ if (bundleTask) {
 }
 benchTask.exec('ts-node --transpile-only --project tsconfig.dev.json bench/run.ts');
 
-// `npx projen demo` (README "Develop"): synthesizes the example app (examples/typescript) in-process and prints its
-// stages, rendered UserParameters and grants. Runs from source with ts-node, so it works right after `npm ci` with no
+// `npx projen demo` (README "Develop"): synthesizes the example app (examples/typescript) in-process, prints its
+// stages, rendered UserParameters and grants, then runs its handler through a local CodePipeline job. Runs from source with ts-node, so it works right after `npm ci` with no
 // build; the crash reporter's bundle, the one prebuilt asset the app needs, is made first.
 const demoTask = project.addTask('demo', {
-  description: 'Synthesize the example pipeline app and print its stages, UserParameters and grants',
+  description:
+    'Synthesize the example pipeline app, print its stages, UserParameters and grants, and run its handler through a local CodePipeline job',
   env: { NODE_NO_WARNINGS: '1', JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION: '20' },
 });
 if (bundleTask) {
   demoTask.spawn(bundleTask);
 }
-demoTask.exec('ts-node --transpile-only --project tsconfig.dev.json examples/typescript/demo.ts');
+demoTask.exec('ts-node --transpile-only --project tsconfig.dev.json examples/typescript/demo-local.ts');
 
 project.synth();
