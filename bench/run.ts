@@ -66,6 +66,7 @@ async function main(): Promise<number> {
   const figures: Figures = {};
   const skipped: Record<string, string> = {};
   const failed: Record<string, string> = {};
+  const samples: Record<string, unknown> = {};
   for (const [name, suite] of Object.entries(SUITES)) {
     if (only && !only.includes(name)) {
       continue;
@@ -77,7 +78,9 @@ async function main(): Promise<number> {
         skipped[name] = result.skipped;
         config.log(`${name} skipped: ${result.skipped}`);
       } else {
-        Object.assign(figures, result);
+        const { samples: suiteSamples, ...suiteFigures } = result;
+        Object.assign(figures, suiteFigures);
+        Object.assign(samples, suiteSamples);
       }
     } catch (error) {
       failed[name] = error instanceof Error ? error.message : String(error);
@@ -91,6 +94,7 @@ async function main(): Promise<number> {
     targets: verdicts(figures),
     skipped,
     failed,
+    samples,
     meta: {
       quick: config.quick,
       s3Backend: config.s3Backend,

@@ -24,7 +24,9 @@ export const TARGETS: readonly Target[] = [
   { key: 'runtimeImportOverheadMs', label: 'runtime import overhead (ms)', baselineKey: 'importSdkClientsMs', candidateKey: 'importRuntimeMs', unit: 'ms', max: 15 },
   { key: 'extractPeakRssMb', label: 'extract peak RSS (MB)', baselineKey: 'extractBaselinePeakRssMb', max: 150 },
   { key: 'extractSpeedVsUnzip', label: 'extract speed vs GetObject+unzip', baselineKey: 'extractBaselineMs', candidateKey: 'extractCandidateMs', unit: 'ms', min: 0.8 },
+  { key: 'extractCpuEfficiencyVsBaseline', label: 'extract CPU time vs GetObject+unzip', baselineKey: 'extractBaselineCpuMs', candidateKey: 'extractCandidateCpuMs', unit: 'ms' },
   { key: 'uploadSpeedVsZip', label: 'upload speed vs zip -r+Upload', baselineKey: 'uploadBaselineMs', candidateKey: 'uploadCandidateMs', unit: 'ms', min: 0.8 },
+  { key: 'uploadCpuEfficiencyVsBaseline', label: 'upload CPU time vs zip -r+Upload', baselineKey: 'uploadBaselineCpuMs', candidateKey: 'uploadCandidateCpuMs', unit: 'ms' },
   { key: 'uploadPeakRssMb', label: 'upload peak RSS (MB)', baselineKey: 'uploadBaselinePeakRssMb', max: 150 },
 ];
 

@@ -2,23 +2,24 @@
  * Extract baseline, in a fresh process: SDK GetObject streamed to a file, then Info-ZIP `unzip` of that file.
  * `node extract-baseline-child.js <endpoint> <bucket> <key> <workDir>`; extracts into <workDir>/out.
  */
-import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
 import { Readable } from 'stream';
 import { pipeline } from 'stream/promises';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { reportToParent } from '../lib/child';
+import { cpuMsSince, reportToParent, runTimedCommand } from '../lib/child';
 import { localS3Client } from './s3-client';
 
 export interface ExtractBaselineResult {
   readonly ms: number;
   readonly downloadMs: number;
   readonly unzipMs: number;
+  /** CPU time of the download (this process) plus unzip's. */
+  readonly cpuMs: number;
   /** Peak RSS of this Node process (the download), KiB. */
   readonly maxRssKb: number;
-  /** Peak RSS of the unzip process, KiB (from /usr/bin/time). */
+  /** Peak RSS of the unzip process, KiB. */
   readonly unzipMaxRssKb: number;
 }
 
@@ -29,40 +30,23 @@ async function main(): Promise<void> {
   const s3 = localS3Client(endpoint);
 
   const started = performance.now();
+  const cpuStarted = process.cpuUsage();
   const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
   await pipeline(object.Body as Readable, fs.createWriteStream(zipFile));
   const downloaded = performance.now();
-  const unzipMaxRssKb = await unzip(zipFile, outDir);
+  const downloadCpuMs = cpuMsSince(cpuStarted);
+  const unzip = await runTimedCommand('unzip', ['-q', '-o', zipFile, '-d', outDir]);
   const finished = performance.now();
 
   const result: ExtractBaselineResult = {
     ms: finished - started,
     downloadMs: downloaded - started,
     unzipMs: finished - downloaded,
+    cpuMs: downloadCpuMs + unzip.cpuMs,
     maxRssKb: process.resourceUsage().maxRSS,
-    unzipMaxRssKb,
+    unzipMaxRssKb: unzip.maxRssKb,
   };
   reportToParent(result);
-}
-
-/** Runs `unzip -q -o <zip> -d <dir>` under /usr/bin/time and returns unzip's peak RSS in KiB. */
-function unzip(zipFile: string, outDir: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/time', ['-f', 'maxrss=%M', 'unzip', '-q', '-o', zipFile, '-d', outDir], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const match = /maxrss=(\d+)/.exec(stderr);
-      if (code !== 0 || !match) {
-        reject(new Error(`unzip failed (${code}): ${stderr}`));
-        return;
-      }
-      resolve(Number(match[1]));
-    });
-  });
 }
 
 main().catch((error) => {

@@ -11,7 +11,7 @@ import { pipeline } from 'stream/promises';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { compile, PROJECT_ROOT, SCRATCH_DIR, sourcesExist } from '../lib/build';
 import { childEnv, runCommand, runNodeChild } from '../lib/child';
-import { interleaved, median, round } from '../lib/stats';
+import { interleaved, median, Pair, round } from '../lib/stats';
 import type { BenchConfig, Figures } from '../run';
 import { Dataset, ensureDataset, mb } from './dataset';
 import type { ExtractBaselineResult } from './extract-baseline-child';
@@ -79,6 +79,7 @@ export async function extractSuite(config: BenchConfig): Promise<Figures> {
       extractBaselineUnzipMs: round(median(pair.baseline.map((r) => r.unzipMs)), 0),
       extractCandidateMs: round(candidateMs, 0),
       extractBaselinePeakRssMb: round(Math.max(...pair.baseline.map((r) => Math.max(r.maxRssKb, r.unzipMaxRssKb))) / KIB_PER_MB, 1),
+      ...cpuFigures('extract', pair),
       extractArtifactMb: mb(dataset.zipBytes),
       extractArtifactFiles: dataset.fileCount,
       extractRuns: config.artifactRuns,
@@ -135,7 +136,8 @@ export async function uploadSuite(config: BenchConfig): Promise<Figures> {
       uploadBaselineZipMs: round(median(pair.baseline.map((r) => r.zipMs)), 0),
       uploadBaselineUploadMs: round(median(pair.baseline.map((r) => r.uploadMs)), 0),
       uploadCandidateMs: round(candidateMs, 0),
-      uploadBaselinePeakRssMb: round(Math.max(...pair.baseline.map((r) => r.maxRssKb)) / KIB_PER_MB, 1),
+      uploadBaselinePeakRssMb: round(Math.max(...pair.baseline.map((r) => Math.max(r.maxRssKb, r.zipMaxRssKb))) / KIB_PER_MB, 1),
+      ...cpuFigures('upload', pair),
       uploadBaselineObjectMb: mb(pair.baseline[0].objectBytes),
       uploadCandidateObjectMb: mb(pair.candidate[0].objectBytes),
       uploadFolderMb: mb(dataset.totalBytes),
@@ -143,6 +145,24 @@ export async function uploadSuite(config: BenchConfig): Promise<Figures> {
       uploadRuns: config.artifactRuns,
     };
   });
+}
+
+/**
+ * CPU time beside wall time: how much work each side does (baseline: its Node process plus unzip/zip; candidate: every
+ * thread of its process). Much less disturbed than wall time when other jobs share the cores; no target. Plus the raw
+ * samples behind the medians.
+ */
+function cpuFigures(prefix: string, pair: Pair<{ ms: number; cpuMs: number }>): Figures {
+  const baselineCpuMs = median(pair.baseline.map((r) => r.cpuMs));
+  const candidateCpuMs = median(pair.candidate.map((r) => r.cpuMs));
+  return {
+    [`${prefix}BaselineCpuMs`]: round(baselineCpuMs, 0),
+    [`${prefix}CandidateCpuMs`]: round(candidateCpuMs, 0),
+    [`${prefix}CpuEfficiencyVsBaseline`]: round(baselineCpuMs / candidateCpuMs),
+    samples: {
+      [`${prefix}Ms`]: { baseline: pair.baseline.map((r) => round(r.ms, 0)), candidate: pair.candidate.map((r) => round(r.ms, 0)) },
+    },
+  };
 }
 
 async function withServices(config: BenchConfig, body: (s3: S3Endpoint, jobApi: JobApi) => Promise<Figures>): Promise<Figures> {

@@ -7,14 +7,19 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
 import { Upload } from '@aws-sdk/lib-storage';
-import { reportToParent, runCommand } from '../lib/child';
+import { cpuMsSince, reportToParent, runTimedCommand } from '../lib/child';
 import { localS3Client } from './s3-client';
 
 export interface UploadBaselineResult {
   readonly ms: number;
   readonly zipMs: number;
   readonly uploadMs: number;
+  /** CPU time of zip plus the upload (this process). */
+  readonly cpuMs: number;
+  /** Peak RSS of this Node process (the upload), KiB. */
   readonly maxRssKb: number;
+  /** Peak RSS of the zip process, KiB. */
+  readonly zipMaxRssKb: number;
   readonly zipBytes: number;
 }
 
@@ -25,8 +30,9 @@ async function main(): Promise<void> {
 
   const started = performance.now();
   // -X: no extra attributes; -r: recurse. Default compression level 6, as yazl/zlib use.
-  await runCommand('zip', ['-q', '-r', '-X', zipFile, '.'], treeDir);
+  const zip = await runTimedCommand('zip', ['-q', '-r', '-X', zipFile, '.'], treeDir);
   const zipped = performance.now();
+  const cpuStarted = process.cpuUsage();
   await new Upload({
     client: s3,
     params: { Bucket: bucket, Key: key, Body: fs.createReadStream(zipFile), ContentType: 'application/zip' },
@@ -37,7 +43,9 @@ async function main(): Promise<void> {
     ms: finished - started,
     zipMs: zipped - started,
     uploadMs: finished - zipped,
+    cpuMs: zip.cpuMs + cpuMsSince(cpuStarted),
     maxRssKb: process.resourceUsage().maxRSS,
+    zipMaxRssKb: zip.maxRssKb,
     zipBytes: fs.statSync(zipFile).size,
   };
   reportToParent(result);

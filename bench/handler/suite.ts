@@ -69,6 +69,12 @@ export async function importSuite(config: BenchConfig): Promise<Figures> {
     importRuntimeWallMs: round(runtimeWallMs, 1),
     runtimeBundleBytes: runtime.bytes,
     importRuns: config.importRuns,
+    samples: {
+      importCpuMs: {
+        baseline: pair.baseline.map((r) => round(r.importCpuMs, 1)),
+        candidate: pair.candidate.map((r) => round(r.importCpuMs, 1)),
+      },
+    },
   };
 }
 

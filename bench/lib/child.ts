@@ -108,3 +108,41 @@ function tail(text: string): string {
   const lines = text.split('\n').slice(-30).join('\n');
   return lines.length > MAX_CHARS ? `...${lines.slice(-MAX_CHARS)}` : lines;
 }
+
+export interface TimedCommandOutcome {
+  readonly wallMs: number;
+  /** User + system CPU time of the command (all its threads), from /usr/bin/time. */
+  readonly cpuMs: number;
+  /** Its peak RSS in KiB, from /usr/bin/time. */
+  readonly maxRssKb: number;
+}
+
+/** Runs a command under GNU time (`/usr/bin/time`) for its CPU time and peak RSS. */
+export async function runTimedCommand(command: string, args: readonly string[], cwd?: string): Promise<TimedCommandOutcome> {
+  const started = performance.now();
+  const stderr = await new Promise<string>((resolve, reject) => {
+    const child = spawn('/usr/bin/time', ['-f', 'BENCH_TIME maxrss=%M user=%U sys=%S', command, ...args], {
+      cwd,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(err) : reject(new Error(`${command} ${args.join(' ')} exited with ${code}\n${tail(err)}`))));
+  });
+  const match = /BENCH_TIME maxrss=(\d+) user=([\d.]+) sys=([\d.]+)/.exec(stderr);
+  if (!match) {
+    throw new Error(`no /usr/bin/time figures for ${command}: ${tail(stderr)}`);
+  }
+  return {
+    wallMs: performance.now() - started,
+    cpuMs: (Number(match[2]) + Number(match[3])) * 1000,
+    maxRssKb: Number(match[1]),
+  };
+}
+
+/** CPU time (user + system, every thread of this process) since `since`, in ms. */
+export function cpuMsSince(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return (used.user + used.system) / 1000;
+}

@@ -22,6 +22,7 @@ export async function synthSuite(config: BenchConfig): Promise<Figures> {
   ensureCrashReporterBundled();
 
   const figures: Figures = {};
+  const samples: Record<string, unknown> = {};
   for (const stages of config.synthStages) {
     const runs = stages === 50 ? config.synthRunsAt50 : config.synthRuns;
     const synthOnce = (app: string, label: string) => async (i: number) => {
@@ -57,6 +58,10 @@ export async function synthSuite(config: BenchConfig): Promise<Figures> {
     figures[`lambdaFunctionsBaseline${stages}`] = baselineLambdas;
     figures[`lambdaFunctionsCandidate${stages}`] = candidateLambdas;
     figures[`extraLambdaFunctions${stages}`] = candidateLambdas - baselineLambdas;
+    samples[`synthCpuMs${stages}`] = {
+      baseline: pair.baseline.map((r) => round(r.synthCpuMs, 0)),
+      candidate: pair.candidate.map((r) => round(r.synthCpuMs, 0)),
+    };
     if (stages === 50) {
       figures.resourceCountsBaseline50 = baselineTemplate.resourceCounts;
       figures.resourceCountsCandidate50 = candidateTemplate.resourceCounts;
@@ -67,7 +72,7 @@ export async function synthSuite(config: BenchConfig): Promise<Figures> {
     );
   }
   figures.perStageExtraLambdaFunctions = perStageGrowth(figures, config.synthStages);
-  return figures;
+  return { ...figures, samples };
 }
 
 /**
