@@ -28,7 +28,13 @@ async function errorOf(promise: Promise<unknown>): Promise<{ name: string; statu
 }
 
 /** Sends a raw request, so a test can craft bodies the SDK would never send. */
-function rawRequest(endpoint: string, method: string, path: string, headers: Record<string, string>, body: string): Promise<{ status: number; body: string }> {
+function rawRequest(
+  endpoint: string,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body: string,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(`${endpoint}${path}`, { method, headers }, (res) => {
       let text = '';
