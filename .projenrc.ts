@@ -116,19 +116,33 @@ project.package.addField('exports', {
 });
 
 // Integ test snapshots: `integ` verifies the committed snapshots offline (synth + diff, never a deployment);
-// `integ:update` re-synthesizes and rewrites them without deploying (--dry-run). Deploying for real is documented in
-// the README (integ-runner --update-on-failed with AWS credentials).
-const INTEG_ARGS = ['integ-runner', '--language', 'typescript', '--directory', 'test'];
+// `integ:update` re-synthesizes and rewrites them without deploying (--dry-run); `integ:deploy` deploys every test,
+// runs its assertions and destroys it again (needs AWS credentials; see the README, "Integration test").
+// Test files are test/integ.<name>.ts (the regex leaves out helpers such as integ.<name>.handler.ts); they run with
+// ts-node against tsconfig.dev.json, as the rest of test/.
+const INTEG_ARGS = [
+  'integ-runner',
+  '--directory test',
+  "--test-regex '^integ\\.[A-Za-z0-9-]+\\.ts$'",
+  "--app 'ts-node --transpile-only -P tsconfig.dev.json {filePath}'",
+];
+const INTEG_ENV = { CDK_DISABLE_VERSION_CHECK: '1', CDK_DISABLE_CLI_TELEMETRY: 'true' };
 project.addTask('integ', {
   description: 'Verify the integ test snapshots offline (no deployment)',
-  env: { CDK_DISABLE_VERSION_CHECK: '1', CDK_DISABLE_CLI_TELEMETRY: 'true' },
+  env: INTEG_ENV,
   exec: INTEG_ARGS.join(' '),
   receiveArgs: true,
 });
 project.addTask('integ:update', {
   description: 'Re-synthesize the integ test snapshots without deploying',
-  env: { CDK_DISABLE_VERSION_CHECK: '1', CDK_DISABLE_CLI_TELEMETRY: 'true' },
+  env: INTEG_ENV,
   exec: [...INTEG_ARGS, '--update-on-failed', '--dry-run'].join(' '),
+  receiveArgs: true,
+});
+project.addTask('integ:deploy', {
+  description: 'Deploy the integ tests to AWS, run their assertions, destroy them, and update the snapshots',
+  env: INTEG_ENV,
+  exec: [...INTEG_ARGS, '--update-on-failed', '--force'].join(' '),
   receiveArgs: true,
 });
 

@@ -1,0 +1,414 @@
+"use strict";
+var __defProp = Object.defineProperty;
+var __getOwnPropDesc = Object.getOwnPropertyDescriptor;
+var __getOwnPropNames = Object.getOwnPropertyNames;
+var __hasOwnProp = Object.prototype.hasOwnProperty;
+var __export = (target, all) => {
+  for (var name in all)
+    __defProp(target, name, { get: all[name], enumerable: true });
+};
+var __copyProps = (to, from, except, desc) => {
+  if (from && typeof from === "object" || typeof from === "function") {
+    for (let key of __getOwnPropNames(from))
+      if (!__hasOwnProp.call(to, key) && key !== except)
+        __defProp(to, key, { get: () => from[key], enumerable: !(desc = __getOwnPropDesc(from, key)) || desc.enumerable });
+  }
+  return to;
+};
+var __toCommonJS = (mod) => __copyProps(__defProp({}, "__esModule", { value: true }), mod);
+
+// src/crash-reporter.lambda.ts
+var crash_reporter_lambda_exports = {};
+__export(crash_reporter_lambda_exports, {
+  handler: () => handler
+});
+module.exports = __toCommonJS(crash_reporter_lambda_exports);
+
+// src/shared/limits.ts
+var ACTION_CONFIGURATION_MAX_BYTES = 100 * 1024;
+var FAILURE_MESSAGE_MAX_LENGTH = 5e3;
+var EXTERNAL_EXECUTION_ID_MAX_LENGTH = 1500;
+
+// src/shared/errors.ts
+var InvalidJobEventError = class extends Error {
+  /** The dotted path of the bad field; '' when the event itself is not an object. */
+  path;
+  /** What is wrong with the field, e.g. 'must be a string, got a number'. */
+  problem;
+  constructor(path, problem) {
+    super(`Invalid CodePipeline job event: ${path === "" ? "the event" : path} ${problem}`);
+    this.name = "InvalidJobEventError";
+    this.path = path;
+    this.problem = problem;
+  }
+};
+
+// src/shared/event.ts
+function parseJobEvent(raw) {
+  const root = objectAt(raw, "");
+  const jobPath = "CodePipeline.job";
+  const job = objectAt(root[jobPath], jobPath);
+  const details = {
+    ...job,
+    id: nonEmptyStringAt(job.id, `${jobPath}.id`),
+    accountId: nonEmptyStringAt(job.accountId, `${jobPath}.accountId`),
+    data: parseJobData(job.data, `${jobPath}.data`)
+  };
+  return { ...root, [jobPath]: details };
+}
+function parseJobData(value, path) {
+  const data = objectAt(value, path);
+  const parsed = {
+    ...data,
+    actionConfiguration: parseActionConfiguration(data.actionConfiguration, `${path}.actionConfiguration`),
+    inputArtifacts: artifactsAt(data.inputArtifacts, `${path}.inputArtifacts`),
+    outputArtifacts: artifactsAt(data.outputArtifacts, `${path}.outputArtifacts`),
+    artifactCredentials: parseCredentials(data.artifactCredentials, `${path}.artifactCredentials`)
+  };
+  if (data.encryptionKey === void 0 || data.encryptionKey === null) {
+    delete parsed.encryptionKey;
+  } else {
+    parsed.encryptionKey = parseEncryptionKey(data.encryptionKey, `${path}.encryptionKey`);
+  }
+  if (data.continuationToken === void 0 || data.continuationToken === null) {
+    delete parsed.continuationToken;
+  } else {
+    parsed.continuationToken = nonEmptyStringAt(data.continuationToken, `${path}.continuationToken`);
+  }
+  return parsed;
+}
+function parseActionConfiguration(value, path) {
+  const actionConfiguration = objectAt(value, path);
+  const configPath = `${path}.configuration`;
+  const configuration = objectAt(actionConfiguration.configuration, configPath);
+  const userParameters = configuration.UserParameters;
+  return {
+    ...actionConfiguration,
+    configuration: {
+      ...stringEntries(configuration),
+      FunctionName: nonEmptyStringAt(configuration.FunctionName, `${configPath}.FunctionName`),
+      UserParameters: userParameters === void 0 || userParameters === null ? "" : stringAt(userParameters, `${configPath}.UserParameters`)
+    }
+  };
+}
+function stringEntries(object) {
+  return Object.fromEntries(Object.entries(object).filter((entry) => typeof entry[1] === "string"));
+}
+function artifactsAt(value, path) {
+  if (!Array.isArray(value)) {
+    throw new InvalidJobEventError(path, `must be an array, got ${describe(value)}`);
+  }
+  const artifacts = [];
+  for (let i = 0; i < value.length; i++) {
+    artifacts.push(parseArtifact(value[i], `${path}[${i}]`));
+  }
+  return artifacts;
+}
+function parseArtifact(value, path) {
+  const artifact = objectAt(value, path);
+  const revision = artifact.revision;
+  return {
+    ...artifact,
+    name: nonEmptyStringAt(artifact.name, `${path}.name`),
+    revision: revision === void 0 || revision === null ? null : stringAt(revision, `${path}.revision`),
+    location: parseLocation(artifact.location, `${path}.location`)
+  };
+}
+function parseLocation(value, path) {
+  const location = objectAt(value, path);
+  if (location.type !== "S3") {
+    throw new InvalidJobEventError(`${path}.type`, `must be "S3", got ${describe(location.type, true)}`);
+  }
+  const s3Path = `${path}.s3Location`;
+  const s3Location = objectAt(location.s3Location, s3Path);
+  return {
+    ...location,
+    type: "S3",
+    s3Location: {
+      ...s3Location,
+      bucketName: nonEmptyStringAt(s3Location.bucketName, `${s3Path}.bucketName`),
+      objectKey: nonEmptyStringAt(s3Location.objectKey, `${s3Path}.objectKey`)
+    }
+  };
+}
+function parseEncryptionKey(value, path) {
+  const key = objectAt(value, path);
+  if (key.type !== "KMS") {
+    throw new InvalidJobEventError(`${path}.type`, `must be "KMS", got ${describe(key.type, true)}`);
+  }
+  return { ...key, id: nonEmptyStringAt(key.id, `${path}.id`), type: "KMS" };
+}
+function parseCredentials(value, path) {
+  const raw = objectAt(value, path);
+  const accessKeyId = nonEmptyStringAt(raw.accessKeyId, `${path}.accessKeyId`);
+  const secretAccessKey = nonEmptyStringAt(raw.secretAccessKey, `${path}.secretAccessKey`);
+  const sessionToken = raw.sessionToken === void 0 || raw.sessionToken === null ? void 0 : nonEmptyStringAt(raw.sessionToken, `${path}.sessionToken`);
+  let expirationTime;
+  if (raw.expirationTime !== void 0 && raw.expirationTime !== null) {
+    if (typeof raw.expirationTime !== "number" || !Number.isFinite(raw.expirationTime)) {
+      throw new InvalidJobEventError(`${path}.expirationTime`, `must be a number (milliseconds since the epoch), got ${describe(raw.expirationTime)}`);
+    }
+    expirationTime = raw.expirationTime;
+  }
+  return redactedCredentials({ accessKeyId, secretAccessKey, sessionToken, expirationTime });
+}
+var REDACTED = "[redacted]";
+function redactedCredentials(values) {
+  const visible = () => ({
+    accessKeyId: values.accessKeyId,
+    secretAccessKey: REDACTED,
+    ...values.sessionToken !== void 0 ? { sessionToken: REDACTED } : {},
+    ...values.expirationTime !== void 0 ? { expirationTime: values.expirationTime } : {}
+  });
+  const credentials = { accessKeyId: values.accessKeyId };
+  if (values.expirationTime !== void 0) {
+    credentials.expirationTime = values.expirationTime;
+  }
+  Object.defineProperty(credentials, "secretAccessKey", { value: values.secretAccessKey, enumerable: false });
+  if (values.sessionToken !== void 0) {
+    Object.defineProperty(credentials, "sessionToken", { value: values.sessionToken, enumerable: false });
+  }
+  Object.defineProperty(credentials, "toJSON", { value: visible, enumerable: false });
+  Object.defineProperty(credentials, "toString", { value: () => "[ArtifactCredentials]", enumerable: false });
+  Object.defineProperty(credentials, Symbol.for("nodejs.util.inspect.custom"), { value: visible, enumerable: false });
+  return credentials;
+}
+function objectAt(value, path) {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new InvalidJobEventError(path, `must be an object, got ${describe(value)}`);
+  }
+  return value;
+}
+function stringAt(value, path) {
+  if (typeof value !== "string") {
+    throw new InvalidJobEventError(path, `must be a string, got ${describe(value)}`);
+  }
+  return value;
+}
+function nonEmptyStringAt(value, path) {
+  const text = stringAt(value, path);
+  if (text.length === 0) {
+    throw new InvalidJobEventError(path, "must be a non-empty string, got an empty string");
+  }
+  return text;
+}
+function describe(value, showString = false) {
+  if (value === null) return "null";
+  if (value === void 0) return "nothing (the field is missing)";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "string") {
+    if (!showString) return value.length === 0 ? "an empty string" : "a string";
+    return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
+  }
+  if (typeof value === "object") return "an object";
+  return `a ${typeof value}`;
+}
+function findJobId(raw) {
+  if (typeof raw !== "object" || raw === null) return void 0;
+  const job = raw["CodePipeline.job"];
+  if (typeof job !== "object" || job === null) return void 0;
+  const id = job.id;
+  return typeof id === "string" && id.length > 0 ? id : void 0;
+}
+
+// src/runtime/logger.ts
+var LEVEL_ORDER = { DEBUG: 10, INFO: 20, WARN: 30, ERROR: 40 };
+function createJsonLogger(options = {}) {
+  const threshold = LEVEL_ORDER[options.level ?? levelFromEnvironment()];
+  const write = options.write ?? ((line) => process.stdout.write(line));
+  const base = options.attributes ?? {};
+  const log = (level) => (message, ...attributes) => {
+    if (LEVEL_ORDER[level] < threshold) {
+      return;
+    }
+    const entry = Object.assign({ timestamp: (/* @__PURE__ */ new Date()).toISOString(), level, message }, base, ...attributes);
+    write(`${safeJson(entry)}
+`);
+  };
+  return { debug: log("DEBUG"), info: log("INFO"), warn: log("WARN"), error: log("ERROR") };
+}
+function withAttributes(base, attributes) {
+  const log = (method) => (message, ...more) => base[method](message, Object.assign({}, attributes, ...more.map(redactForLog)));
+  return { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };
+}
+function levelFromEnvironment() {
+  const value = (process.env.POWERTOOLS_LOG_LEVEL ?? process.env.LOG_LEVEL ?? process.env.AWS_LAMBDA_LOG_LEVEL ?? "").toUpperCase();
+  if (value === "TRACE") return "DEBUG";
+  if (value === "FATAL" || value === "CRITICAL") return "ERROR";
+  return value in LEVEL_ORDER ? value : "INFO";
+}
+var SECRET_KEYS = /^(secretAccessKey|sessionToken|SecretAccessKey|SessionToken|secret_access_key|session_token|aws_secret_access_key|aws_session_token)$/;
+var REDACTED2 = "[redacted]";
+function redactForLog(value) {
+  return JSON.parse(safeJson(value) ?? "null");
+}
+function safeJson(value) {
+  const seen = /* @__PURE__ */ new WeakSet();
+  return JSON.stringify(value, function replacer(key, v) {
+    if (key !== "" && SECRET_KEYS.test(key) && v !== void 0 && v !== null) {
+      return REDACTED2;
+    }
+    if (v instanceof Error) {
+      return errorFields(v);
+    }
+    if (typeof v === "bigint") {
+      return v.toString();
+    }
+    if (typeof v === "object" && v !== null) {
+      if (seen.has(v)) return "[circular]";
+      seen.add(v);
+    }
+    return v;
+  });
+}
+function errorFields(error) {
+  return { ...error, name: error.name, message: error.message, stack: error.stack };
+}
+
+// src/runtime/report.ts
+var import_client_codepipeline = require("@aws-sdk/client-codepipeline");
+
+// src/runtime/text.ts
+function truncateWithMarker(text, max) {
+  if (text.length <= max) {
+    return text;
+  }
+  const marker = (cut) => ` \u2026[${cut} characters cut]`;
+  let keep = Math.max(0, max - marker(text.length).length);
+  while (keep + 1 + marker(text.length - keep - 1).length <= max) keep++;
+  if (keep > 0 && isHighSurrogate(text.charCodeAt(keep - 1))) {
+    keep -= 1;
+  }
+  return `${text.slice(0, keep)}${marker(text.length - keep)}`.slice(0, max);
+}
+function isHighSurrogate(code) {
+  return code >= 55296 && code <= 56319;
+}
+
+// src/runtime/report.ts
+var shared;
+function defaultCodePipelineClient() {
+  const env = process.env;
+  const key = [env.AWS_ENDPOINT_URL_CODEPIPELINE, env.AWS_ENDPOINT_URL, env.AWS_REGION, env.AWS_ACCESS_KEY_ID, env.AWS_PROFILE].join("|");
+  if (shared?.key !== key) {
+    shared?.client.destroy();
+    shared = { key, client: new import_client_codepipeline.CodePipelineClient({}) };
+  }
+  return shared.client;
+}
+function failureMessage(message) {
+  const text = message.trim() === "" ? "The job failed without a message" : message;
+  return truncateWithMarker(text, FAILURE_MESSAGE_MAX_LENGTH);
+}
+async function putJobFailure(client, jobId, failure, logger) {
+  const input = {
+    jobId,
+    failureDetails: {
+      type: failure.type,
+      message: failureMessage(failure.message),
+      ...failure.externalExecutionId !== void 0 ? { externalExecutionId: failure.externalExecutionId } : {}
+    }
+  };
+  return send(() => client.send(new import_client_codepipeline.PutJobFailureResultCommand(input)), "PutJobFailureResult", logger);
+}
+async function send(call, operation, logger) {
+  try {
+    await call();
+    return "reported";
+  } catch (error) {
+    const name = error?.name;
+    if (name === "InvalidJobStateException") {
+      logger.warn(`${operation}: the job has already ended (a duplicate delivery?); nothing to report`, { error });
+      return "already-ended";
+    }
+    if (name === "JobNotFoundException") {
+      logger.error(`${operation}: CodePipeline does not know this job; nothing to report`, { error });
+      return "job-not-found";
+    }
+    throw error;
+  }
+}
+
+// src/runtime/crash-reporter.ts
+function failureFromRecord(record) {
+  const fields = asObject(record);
+  if (fields === void 0) {
+    throw new InvalidJobEventError("", "is not a Lambda invocation record (an object)");
+  }
+  const { jobId, eventProblem } = jobIdOf(fields.requestPayload);
+  const requestContext = asObject(fields.requestContext) ?? {};
+  const responseContext = asObject(fields.responseContext) ?? {};
+  const response = asObject(fields.responsePayload) ?? {};
+  const requestId = nonEmptyString(requestContext.requestId);
+  return {
+    jobId,
+    failure: {
+      type: "JobFailed",
+      message: failureMessage(crashMessage(response, responseContext, requestContext)),
+      ...requestId !== void 0 && requestId.length <= EXTERNAL_EXECUTION_ID_MAX_LENGTH ? { externalExecutionId: requestId } : {}
+    },
+    ...eventProblem !== void 0 ? { eventProblem } : {}
+  };
+}
+async function handler(record) {
+  const logger = createJsonLogger({ attributes: { service: "cdk-codepipeline-invoke-crash-reporter" } });
+  let crash;
+  try {
+    crash = failureFromRecord(record);
+  } catch (error) {
+    if (error instanceof InvalidJobEventError) {
+      logger.error("Not a failure record of a CodePipeline job: nothing to report", { error });
+      return;
+    }
+    throw error;
+  }
+  const jobLogger = withAttributes(logger, { correlationId: crash.jobId });
+  if (crash.eventProblem !== void 0) {
+    jobLogger.warn("The failed event is not a valid CodePipeline job event; reporting the failure anyway", { problem: crash.eventProblem });
+  }
+  jobLogger.info("Reporting the crashed job as failed", { failureType: crash.failure.type, failureMessage: crash.failure.message });
+  await putJobFailure(defaultCodePipelineClient(), crash.jobId, crash.failure, jobLogger);
+}
+function jobIdOf(payload) {
+  try {
+    return { jobId: parseJobEvent(payload)["CodePipeline.job"].id };
+  } catch (error) {
+    const jobId = findJobId(payload);
+    if (!(error instanceof InvalidJobEventError) || jobId === void 0) {
+      throw error instanceof InvalidJobEventError ? new InvalidJobEventError(`requestPayload${error.path === "" ? "" : `.${error.path}`}`, error.problem) : error;
+    }
+    return { jobId, eventProblem: error.message };
+  }
+}
+function crashMessage(response, responseContext, requestContext) {
+  const errorMessage = nonEmptyString(response.errorMessage);
+  const errorType = nonEmptyString(response.errorType);
+  const functionError = nonEmptyString(responseContext.functionError);
+  const condition = nonEmptyString(requestContext.condition);
+  const requestId = nonEmptyString(requestContext.requestId);
+  const attempts = typeof requestContext.approximateInvokeCount === "number" ? requestContext.approximateInvokeCount : void 0;
+  const what = errorMessage !== void 0 ? `Lambda function crashed: ${withoutTimeoutPrefix(errorMessage)}` : condition === "EventAgeExceeded" ? "Lambda function never completed: the event expired before an invocation succeeded" : "Lambda function crashed without an error message";
+  const details = [
+    errorType !== void 0 && errorType !== "Error" ? errorType : void 0,
+    functionError !== void 0 && errorMessage === void 0 ? `function error ${functionError}` : void 0,
+    condition !== void 0 ? `condition ${condition}` : void 0,
+    attempts !== void 0 ? `${attempts} ${attempts === 1 ? "attempt" : "attempts"}` : void 0,
+    requestId !== void 0 ? `request ${requestId}` : void 0
+  ].filter((d) => d !== void 0);
+  const suffix = details.length > 0 ? ` (${details.join(", ")})` : "";
+  return `${truncateWithMarker(what, FAILURE_MESSAGE_MAX_LENGTH - suffix.length)}${suffix}`;
+}
+function withoutTimeoutPrefix(message) {
+  const match = /^\d{4}-\d{2}-\d{2}T\S+Z \S+ (Task timed out after .*)$/s.exec(message);
+  return match ? match[1] : message;
+}
+function asObject(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value) ? value : void 0;
+}
+function nonEmptyString(value) {
+  return typeof value === "string" && value.trim() !== "" ? value : void 0;
+}
+// Annotate the CommonJS export names for ESM import in node:
+0 && (module.exports = {
+  handler
+});
