@@ -54,6 +54,8 @@ export interface EmulatorRequest {
   readonly errorType?: string;
   readonly errorMessage?: string;
   readonly accessKeyId?: string;
+  /** True when an injected fault answered this request. */
+  readonly fault?: boolean;
 }
 
 export interface JobApiEmulatorOptions extends ListenOptions {
@@ -64,6 +66,35 @@ export interface JobApiEmulatorOptions extends ListenOptions {
    * @default - any well-formed (or missing) signature is accepted
    */
   readonly credentials?: readonly LocalCredentials[];
+}
+
+/**
+ * A fault the emulator injects instead of (or after) handling a report, to test how a job worker copes with the
+ * errors CodePipeline really returns: `ThrottlingException` (HTTP 400, which the SDK retries as throttling),
+ * `InternalFailure`/`ServiceUnavailableException` (500/503), or a dropped connection.
+ */
+export interface JobApiFault {
+  /** The operation to fail. @default - both PutJobSuccessResult and PutJobFailureResult */
+  readonly target?: JobApiOperation;
+  /** Only reports for this job. @default - any job */
+  readonly jobId?: string;
+  /** The AWS error code (`__type`). @default 'ThrottlingException' for status 400, else 'InternalFailure' */
+  readonly type?: string;
+  /** @default 400 when `type` is ThrottlingException, else 500 */
+  readonly status?: number;
+  /** @default - a message like AWS's */
+  readonly message?: string;
+  /** How many matching requests fail (then the fault is used up). @default 1 */
+  readonly times?: number;
+  /** Close the connection without an answer (the client sees ECONNRESET) instead of an error response. @default false */
+  readonly reset?: boolean;
+  /**
+   * 'before': the request is refused and the job is unchanged (the default). 'after': the report is accepted, then its
+   * response is lost (an error or a reset): the worker retries a report CodePipeline already has.
+   */
+  readonly when?: 'before' | 'after';
+  /** Wait this long before answering (or failing). @default 0 */
+  readonly delayMs?: number;
 }
 
 /** An AWS JSON 1.1 error, as `{"__type": code, "message": ...}` with its HTTP status. */
@@ -114,6 +145,8 @@ export class JobApiEmulator {
   private readonly credentials = new Map<string, LocalCredentials>();
   private readonly verifySignatures: boolean;
   private _endpoint = '';
+  private readonly faults: Array<{ fault: JobApiFault; remaining: number }> = [];
+  private injected = 0;
 
   private constructor(options: JobApiEmulatorOptions) {
     this.verifySignatures = options.credentials !== undefined;
@@ -157,8 +190,41 @@ export class JobApiEmulator {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * Injects faults: each matching request (in order of the list) fails as described until the fault is used up.
+   *
+   *   emulator.injectFaults([{ target: 'PutJobSuccessResult', type: 'ThrottlingException', times: 2 }]);
+   */
+  injectFaults(faults: readonly JobApiFault[]): void {
+    for (const fault of faults) this.faults.push({ fault, remaining: fault.times ?? 1 });
+  }
+
+  /** Forgets the faults not used up yet. */
+  clearFaults(): void {
+    this.faults.length = 0;
+  }
+
+  /** How many faults were injected so far. */
+  get faultsInjected(): number {
+    return this.injected;
+  }
+
   async close(): Promise<void> {
     await closeServer(this.server);
+  }
+
+  /** The first fault matching this request (consumed), if any. */
+  private takeFault(operation: JobApiOperation, body: unknown): JobApiFault | undefined {
+    const jobId = (body as { jobId?: unknown } | null)?.jobId;
+    const matches = (fault: JobApiFault) =>
+      (fault.target === undefined || fault.target === operation) && (fault.jobId === undefined || fault.jobId === jobId);
+    const index = this.faults.findIndex(({ fault, remaining }) => remaining > 0 && matches(fault));
+    if (index < 0) return undefined;
+    const slot = this.faults[index];
+    slot.remaining--;
+    if (slot.remaining <= 0) this.faults.splice(index, 1);
+    this.injected++;
+    return slot.fault;
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -175,15 +241,31 @@ export class JobApiEmulator {
       entry.operation = operation;
       const body = parseJson(raw);
       entry.body = body;
+      const fault = this.takeFault(operation, body);
+      if (fault?.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+      if (fault !== undefined && fault.when !== 'after') {
+        entry.fault = true;
+        throwFault(fault);
+      }
       const violations: string[] = [];
       const root = JOB_API_OPERATIONS[operation];
       checkShape(root, body, '', violations);
       if (violations.length > 0) throw validationError(violations);
       const report = this.accept(operation, body as Record<string, unknown>);
       for (const listener of this.listeners) listener(report);
+      if (fault !== undefined) {
+        entry.fault = true;
+        throwFault(fault);
+      }
       res.writeHead(200, { 'content-type': JSON_CONTENT_TYPE, 'x-amzn-requestid': newRequestId(), 'content-length': '2' });
       res.end('{}');
     } catch (err) {
+      if (err instanceof ConnectionReset) {
+        entry.status = 0;
+        entry.errorType = 'ConnectionReset';
+        res.socket?.destroy();
+        return;
+      }
       const error = err instanceof ApiError ? err : new ApiError('InternalFailure', String(err), 500);
       entry.status = error.status;
       entry.errorType = error.code;
@@ -223,6 +305,16 @@ export class JobApiEmulator {
     });
     res.end(body);
   }
+}
+
+/** Thrown to drop the connection without an answer. */
+class ConnectionReset extends Error {}
+
+function throwFault(fault: JobApiFault): never {
+  if (fault.reset === true) throw new ConnectionReset('injected connection reset');
+  const status = fault.status ?? (fault.type === undefined || fault.type === 'ThrottlingException' ? 400 : 500);
+  const type = fault.type ?? (status === 400 ? 'ThrottlingException' : status === 503 ? 'ServiceUnavailableException' : 'InternalFailure');
+  throw new ApiError(type, fault.message ?? (type === 'ThrottlingException' ? 'Rate exceeded' : 'Injected fault: the service failed to handle the request'), status);
 }
 
 function operationOf(req: http.IncomingMessage, target: string | undefined): JobApiOperation {
