@@ -54,7 +54,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   // The development tsconfig (src + test + examples + bench) is named tsconfig.dev.json, as CDK users expect.
   tsconfigDevFile: 'tsconfig.dev.json',
   tsconfigDev: {
-    include: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'examples/typescript/**/*.ts'],
+    include: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'examples/typescript/**/*.ts', 'scripts/**/*.ts'],
     exclude: ['node_modules', '**/cdk.out/**'],
     compilerOptions: {},
   },
