@@ -9,6 +9,7 @@ import { PassThrough, Readable } from 'stream';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { RandomAccessReader } from 'yauzl';
 import type { ArtifactCredentials, EncryptionKey, S3ArtifactLocation } from '../shared/event';
+import { blockCachedReader, RangeSource } from './random-access';
 
 // Loaded on first use: handlers that never upload (or never read one file) do not pay for these at cold start.
 function libStorage(): typeof import('@aws-sdk/lib-storage') {
@@ -16,10 +17,6 @@ function libStorage(): typeof import('@aws-sdk/lib-storage') {
   return require('@aws-sdk/lib-storage');
 }
 
-function yauzlModule(): typeof import('yauzl') {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require('yauzl');
-}
 
 /** Builds the S3 client for a job's artifacts. Replace it through `jobHandler({ s3Client })` for advanced setups. */
 export type S3ClientFactory = (credentials: ArtifactCredentials) => S3Client;
@@ -80,57 +77,24 @@ export async function uploadObject(
   await upload.done();
 }
 
-/** Metadata reads are served from blocks of this size: one request covers a whole central directory in most zips. */
-const BLOCK_BYTES = 256 * 1024;
-const CACHED_BLOCKS = 8;
-
 /**
  * A yauzl random-access reader over an S3 object, with HTTP Range requests: reading one file of a 200 MB artifact
- * costs a few small requests instead of the whole download. Small reads (end of central directory, central directory,
- * local headers) go through a block cache; entry data is streamed with one ranged GET.
+ * costs a few small requests instead of the whole download. Blocks of 256 KiB cover a whole central directory in most
+ * zips with one request.
  */
 export async function s3RandomAccessReader(client: S3Client, location: S3ArtifactLocation): Promise<{ reader: RandomAccessReader; size: number }> {
-  const yauzl = yauzlModule();
   const size = await objectSize(client, location);
-  const blocks = new Map<number, Promise<Buffer>>();
-
-  const fetchRange = async (start: number, endExclusive: number): Promise<Buffer> => {
-    const stream = await getObjectStream(client, location, `bytes=${start}-${endExclusive - 1}`);
-    const chunks: Buffer[] = [];
-    for await (const chunk of stream) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
-  };
-  const block = (index: number): Promise<Buffer> => {
-    let cached = blocks.get(index);
-    if (cached === undefined) {
-      const start = index * BLOCK_BYTES;
-      cached = fetchRange(start, Math.min(size, start + BLOCK_BYTES));
-      cached.catch(() => blocks.delete(index));
-      blocks.set(index, cached);
-      if (blocks.size > CACHED_BLOCKS) blocks.delete(blocks.keys().next().value as number);
-    }
-    return cached;
-  };
-
-  class S3RangeReader extends yauzl.RandomAccessReader {
-    read(buffer: Buffer, offset: number, length: number, position: number, callback: (err: Error | null) => void): void {
-      const first = Math.floor(position / BLOCK_BYTES);
-      const last = Math.floor((position + length - 1) / BLOCK_BYTES);
-      const indexes = Array.from({ length: Math.max(0, last - first + 1) }, (_, i) => first + i);
-      Promise.all(indexes.map(block))
-        .then((parts) => {
-          const joined = parts.length === 1 ? parts[0] : Buffer.concat(parts);
-          const from = position - first * BLOCK_BYTES;
-          if (joined.length < from + length) throw new Error('unexpected end of the S3 object');
-          joined.copy(buffer, offset, from, from + length);
-          callback(null);
-        })
-        .catch((error: Error) => callback(error));
-    }
-
-    _readStreamForRange(start: number, end: number): Readable {
+  const range = (start: number, end: number) => `bytes=${start}-${end - 1}`;
+  const source: RangeSource = {
+    size,
+    readRange: async (start, end) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of await getObjectStream(client, location, range(start, end))) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks);
+    },
+    streamRange: (start, end) => {
       const out = new PassThrough();
-      getObjectStream(client, location, `bytes=${start}-${end - 1}`).then(
+      getObjectStream(client, location, range(start, end)).then(
         (body) => {
           body.on('error', (error) => out.destroy(error));
           body.pipe(out);
@@ -138,7 +102,8 @@ export async function s3RandomAccessReader(client: S3Client, location: S3Artifac
         (error: Error) => out.destroy(error),
       );
       return out;
-    }
-  }
-  return { reader: new S3RangeReader() as unknown as RandomAccessReader, size };
+    },
+    close: async () => undefined,
+  };
+  return { reader: blockCachedReader(source, { blockBytes: 256 * 1024, cachedBlocks: 8 }), size };
 }
