@@ -147,7 +147,13 @@ project.addTask('integ:deploy', {
 });
 
 // README examples compile in every language: jsii-rosetta extracts them from the assembly (needs `.jsii`, i.e. after
-// compile) and type-checks them against rosetta/default.ts-fixture. --strict fails on any snippet that doesn't compile.
+// compile), compiles each ```ts block inside a fixture from rosetta/ (`fixture=NAME`, default rosetta/default.ts-fixture)
+// and writes the translations to .jsii.tabl.json, which jsii-pacmak puts into the Python/Java/C#/Go READMEs.
+// --strict fails on any snippet that doesn't compile. @types/node lets snippets use `path` and `__dirname`.
+project.package.addField('jsiiRosetta', { strict: true, exampleDependencies: { '@types/node': '>=20' } });
+// The tablet is a build output; rosetta fixtures, CI scripts and the other languages' examples are not for npm.
+project.gitignore.exclude('/.jsii.tabl.json');
+project.npmignore?.exclude('/.jsii.tabl.json', '/rosetta/', '/scripts/', '/examples/python/', '/examples/java/', '/examples/go/');
 project.addTask('rosetta:extract', {
   description: 'Compile the README examples with jsii-rosetta (--strict, fixtures in rosetta/)',
   env: { JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION: '20' },

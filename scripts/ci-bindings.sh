@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the Python, Java and Go packages with jsii-pacmak and runs each language's example app against them:
+# Compiles the README examples (jsii-rosetta --strict), builds the Python, Java and Go packages with jsii-pacmak and
+# runs each language's example app against them:
 #   python: a fresh venv with the wheel + aws-cdk-lib from PyPI; examples/python/app.py synthesizes, pytest checks it
 #   java:   Maven compiles examples/java against the built jar (aws-cdk-lib from Maven Central), tests it, synthesizes
 #   go:     examples/go builds against the generated module (go.mod `replace`), `go test`s it, and synthesizes
@@ -9,7 +10,7 @@
 # Env:   SKIP_COMPILE=1  reuse lib/ and .jsii from an earlier `npx projen compile` in this tree
 #
 # Installs what it needs itself. Downloads are cached where they persist on the same machine (~/.m2/repository,
-# GOMODCACHE, ~/.cache/aws/jsii), but a cold machine works too (measured: see /work/coord/readme/publish.md).
+# GOMODCACHE, ~/.cache/aws/jsii), but a cold machine works too. Each step prints its duration.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -35,8 +36,15 @@ VERSION=$(node -p 'require("./package.json").version')
 M2_REPO=${M2_REPO:-$HOME/.m2/repository}
 
 compile() {
-  # bundle (the crash reporter's Lambda asset) + jsii: writes lib/ and .jsii
+  # bundle (the crash reporter's Lambda asset) + jsii: writes lib/ and .jsii (with README.md embedded)
   npx projen compile
+}
+
+rosetta() {
+  # Compiles every ```ts block of README.md (--strict) and writes .jsii.tabl.json, from which jsii-pacmak takes the
+  # Python/Java/Go translations for those packages' READMEs.
+  rm -f .jsii.tabl.json
+  npx projen rosetta:extract
 }
 
 pacmak_python_java() {
@@ -98,6 +106,7 @@ go_example() {
 }
 
 if [ "${SKIP_COMPILE:-}" != 1 ]; then step "compile (bundle + jsii)" compile; fi
+step "README examples (jsii-rosetta --strict)" rosetta
 if wants python || wants java; then step "jsii-pacmak python/java" pacmak_python_java; fi
 if wants go; then step "jsii-pacmak go (code only)" pacmak_go; fi
 if wants python; then step "python example (venv + wheel + aws-cdk-lib, synth, pytest)" python_example; fi
