@@ -8,6 +8,8 @@
  *   BENCH_ONLY=a,b      only these suites: synth, handler, import, extract, upload
  *   BENCH_STRICT=1      exit 1 when a target is missed (default: exit 1 only when a benchmark fails to run)
  *   BENCH_S3=moto       serve artifacts from moto_server instead of the embedded LocalS3Server (cross-check)
+ *   BENCH_RUNS=n        runs per side for every figure (made odd), e.g. to tighten one figure while profiling
+ *   BENCH_SYNTH_STAGES  stage counts of the synth benchmark (default 1,10,50,100)
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -47,13 +49,15 @@ const RESULTS_FILE = path.join(__dirname, 'results.json');
 
 function configFromEnv(): BenchConfig {
   const quick = process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true';
+  const runs = (quickRuns: number, fullRuns: number) => oddRuns(Number(process.env.BENCH_RUNS) || (quick ? quickRuns : fullRuns));
+  const stages = process.env.BENCH_SYNTH_STAGES?.split(',').map(Number).filter((n) => n > 0);
   return {
     quick,
-    synthStages: [1, 10, 50, 100],
-    synthRuns: oddRuns(quick ? 3 : 5),
-    synthRunsAt50: oddRuns(quick ? 3 : 9),
-    importRuns: oddRuns(quick ? 7 : 21),
-    artifactRuns: oddRuns(quick ? 3 : 5),
+    synthStages: stages?.length ? stages : [1, 10, 50, 100],
+    synthRuns: runs(3, 5),
+    synthRunsAt50: runs(3, 11),
+    importRuns: runs(7, 21),
+    artifactRuns: runs(3, 5),
     dataset: quick ? QUICK_DATASET : FULL_DATASET,
     s3Backend: process.env.BENCH_S3 === 'moto' ? 'moto' : 'embedded',
     log: (line) => console.error(`[bench] ${line}`),

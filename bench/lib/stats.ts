@@ -52,3 +52,18 @@ export async function interleaved<B, C = B>(
   }
   return result;
 }
+
+/**
+ * Like `interleaved`, for any number of variants: every round runs each once, the order rotating from round to round
+ * so that no variant always runs first (or right after the same one).
+ */
+export async function roundRobin<T>(runs: number, variants: ReadonlyArray<(round: number) => Promise<T>>): Promise<T[][]> {
+  const results: T[][] = variants.map(() => []);
+  for (let i = 0; i < runs; i++) {
+    for (let k = 0; k < variants.length; k++) {
+      const v = (i + k) % variants.length;
+      results[v].push(await variants[v](i));
+    }
+  }
+  return results;
+}

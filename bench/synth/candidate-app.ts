@@ -20,7 +20,12 @@ export function build(app: App, stages: number): void {
       actionName: 'Invoke',
       code,
       handler: FUNCTION_SETTINGS.handler,
-      functionOptions: { timeout: FUNCTION_SETTINGS.timeout, memorySize: FUNCTION_SETTINGS.memorySize },
+      functionOptions: {
+        timeout: FUNCTION_SETTINGS.timeout,
+        memorySize: FUNCTION_SETTINGS.memorySize,
+        // The suite also measures the cost of crash reporting alone (its onFailure destination and grant per function).
+        reportCrashes: process.env.BENCH_REPORT_CRASHES !== 'false',
+      },
       inputs: [source],
       outputs: [new codepipeline.Artifact(`Out${i}`)],
       userParameters: UserParameters.fromObject(userParametersOf(i)),

@@ -5,12 +5,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { compile, PROJECT_ROOT, SCRATCH_DIR, sourcesExist } from '../lib/build';
-import { runNodeChild } from '../lib/child';
-import { interleaved, median, round } from '../lib/stats';
+import { childEnv, runNodeChild } from '../lib/child';
+import { median, round, roundRobin } from '../lib/stats';
 import type { SynthChildResult } from './synth-child';
 import type { BenchConfig, Figures } from '../run';
 
 const OUT = path.join(SCRATCH_DIR, 'synth');
+/** The stage count of the design target (synthRatio50 <= 1.15). */
+const TARGET_STAGES = 50;
 
 export async function synthSuite(config: BenchConfig): Promise<Figures> {
   if (!sourcesExist('src/lambda-invoke-stage.ts', 'src/user-parameters.ts', 'src/user-parameters-schema.ts')) {
@@ -24,17 +26,27 @@ export async function synthSuite(config: BenchConfig): Promise<Figures> {
   const figures: Figures = {};
   const samples: Record<string, unknown> = {};
   for (const stages of config.synthStages) {
-    const runs = stages === 50 ? config.synthRunsAt50 : config.synthRuns;
-    const synthOnce = (app: string, label: string) => async (i: number) => {
+    const runs = stages === TARGET_STAGES ? config.synthRunsAt50 : config.synthRuns;
+    const synthOnce = (app: string, label: string, env: NodeJS.ProcessEnv = {}) => async (i: number) => {
       const outdir = path.join(OUT, `cdk.out-${label}-${stages}-${i}`);
       try {
-        const { result } = await runNodeChild<SynthChildResult>(child.outfile, { args: [app, String(stages), outdir], cwd: PROJECT_ROOT });
+        const { result } = await runNodeChild<SynthChildResult>(child.outfile, {
+          args: [app, String(stages), outdir],
+          cwd: PROJECT_ROOT,
+          env: childEnv(env),
+        });
         return result;
       } finally {
         fs.rmSync(outdir, { recursive: true, force: true });
       }
     };
-    const pair = await interleaved(runs, synthOnce(baselineApp.outfile, 'baseline'), synthOnce(candidateApp.outfile, 'candidate'));
+    // At the target size, a third variant: the candidate without crash reporting, to show what that feature costs.
+    const variants = [synthOnce(baselineApp.outfile, 'baseline'), synthOnce(candidateApp.outfile, 'candidate')];
+    if (stages === TARGET_STAGES) {
+      variants.push(synthOnce(candidateApp.outfile, 'candidate-no-crash', { BENCH_REPORT_CRASHES: 'false' }));
+    }
+    const [baselineRuns, candidateRuns, noCrashRuns] = await roundRobin(runs, variants);
+    const pair = { baseline: baselineRuns, candidate: candidateRuns };
     // The ratio compares CPU time: synth is single-threaded work, and CPU time is far less disturbed than wall time
     // by whatever else runs on the (shared) cores. Wall times are kept beside it.
     const baselineMs = median(pair.baseline.map((r) => r.synthCpuMs));
@@ -42,6 +54,16 @@ export async function synthSuite(config: BenchConfig): Promise<Figures> {
     figures[`synthRatio${stages}`] = round(candidateMs / baselineMs);
     figures[`synthBaselineMs${stages}`] = round(baselineMs, 1);
     figures[`synthCandidateMs${stages}`] = round(candidateMs, 1);
+    // The median of the per-round ratios: each round's two runs saw the same machine state.
+    figures[`synthPairedRatio${stages}`] = round(median(pair.candidate.map((r, i) => r.synthCpuMs / pair.baseline[i].synthCpuMs)));
+    // The ratio of the fastest runs: the least disturbed estimate of each side's own cost.
+    figures[`synthMinRatio${stages}`] = round(Math.min(...pair.candidate.map((r) => r.synthCpuMs)) / Math.min(...pair.baseline.map((r) => r.synthCpuMs)));
+    if (noCrashRuns) {
+      const noCrashMs = median(noCrashRuns.map((r) => r.synthCpuMs));
+      figures[`synthRatio${stages}WithoutCrashReporting`] = round(noCrashMs / baselineMs);
+      figures[`synthCandidateWithoutCrashReportingMs${stages}`] = round(noCrashMs, 1);
+      samples[`synthCpuMs${stages}WithoutCrashReporting`] = noCrashRuns.map((r) => round(r.synthCpuMs, 0));
+    }
     const baselineWallMs = median(pair.baseline.map((r) => r.synthMs));
     const candidateWallMs = median(pair.candidate.map((r) => r.synthMs));
     figures[`synthWallRatio${stages}`] = round(candidateWallMs / baselineWallMs);
@@ -62,7 +84,7 @@ export async function synthSuite(config: BenchConfig): Promise<Figures> {
       baseline: pair.baseline.map((r) => round(r.synthCpuMs, 0)),
       candidate: pair.candidate.map((r) => round(r.synthCpuMs, 0)),
     };
-    if (stages === 50) {
+    if (stages === TARGET_STAGES) {
       figures.resourceCountsBaseline50 = baselineTemplate.resourceCounts;
       figures.resourceCountsCandidate50 = candidateTemplate.resourceCounts;
     }
