@@ -70,9 +70,10 @@ export async function uploadObject(
       ContentType: 'application/zip',
       ...(encryptionKey !== undefined ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: encryptionKey.id } : {}),
     },
-    // Two 8 MiB parts in flight: bounded memory (the 150 MB target for 200 MB artifacts) and enough throughput.
+    // Two parts in flight, of S3's minimum size (5 MiB; up to 10,000 parts = 48 GiB): memory stays bounded (design
+    // target: 150 MB peak for a 200 MB artifact) with enough throughput.
     queueSize: 2,
-    partSize: 8 * 1024 * 1024,
+    partSize: 5 * 1024 * 1024,
   });
   await upload.done();
 }

@@ -219,7 +219,7 @@ describe.each(s3Backends)('artifacts on %s S3', (_name, startS3) => {
     const head = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: output }));
     expect(head.ServerSideEncryption).toBe('aws:kms');
     expect(head.SSEKMSKeyId).toBe(KMS_KEY);
-    expect(head.ETag).toMatch(/-3"$/); // three 8 MiB parts
+    expect(head.ETag).toMatch(/-4"$/); // four parts of 5 MiB
     const out = await downloadAndExtract(output);
     expect(fs.readFileSync(path.join(out, 'blob.bin')).equals(blob)).toBe(true);
   });
