@@ -7,7 +7,10 @@
 # .NET is configured for release but not built here: this machine has no .NET SDK.
 #
 # Usage: scripts/ci-bindings.sh [python] [java] [go]     (default: all three)
-# Env:   SKIP_COMPILE=1  reuse lib/ and .jsii from an earlier `npx projen compile` in this tree
+# Env:   SKIP_COMPILE=1  reuse lib/, assets/ and .jsii from an earlier `npx projen pre-compile compile` (or `test`
+#                        + `compile`) in this tree
+#        WITH_JS=1       also build the npm tarball (dist/js) in the same jsii-pacmak run: one `npm pack` instead of
+#                        two when CI would otherwise run `npx projen package:js` separately
 #
 # Installs what it needs itself. Downloads are cached where they persist on the same machine (~/.m2/repository,
 # GOMODCACHE, ~/.cache/aws/jsii), but a cold machine works too. Each step prints its duration.
@@ -36,7 +39,9 @@ VERSION=$(node -p 'require("./package.json").version')
 M2_REPO=${M2_REPO:-$HOME/.m2/repository}
 
 compile() {
-  # bundle (the crash reporter's Lambda asset) + jsii: writes lib/ and .jsii (with README.md embedded)
+  # pre-compile bundles the crash reporter's Lambda asset (assets/, not in git); compile runs jsii: lib/ and .jsii
+  # (with README.md embedded).
+  npx projen pre-compile
   npx projen compile
 }
 
@@ -49,6 +54,7 @@ rosetta() {
 
 pacmak_python_java() {
   local targets=()
+  if [ "${WITH_JS:-}" = 1 ]; then targets+=(js); rm -rf dist/js; fi
   wants python && targets+=(python)
   wants java && targets+=(java)
   rm -rf dist/python dist/java

@@ -30,6 +30,8 @@ fi
 ASSEMBLIES+=("$ROOT/test/integ.invoke-stage.ts.snapshot")
 
 synth_typescript_examples() {
+  # The library's own Lambda asset (assets/crash-reporter.lambda) is built, not committed.
+  npx projen bundle
   # `new App()` writes to CDK_OUTDIR, as under `cdk synth`.
   rm -rf examples/typescript/cdk.out examples/pipelines/cdk.out
   CDK_OUTDIR="$ROOT/examples/typescript/cdk.out" "${TS_NODE[@]}" examples/typescript/app.ts
