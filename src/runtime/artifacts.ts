@@ -7,12 +7,12 @@ import * as path from 'path';
 import { pipeline as streamPipeline, Readable, Transform } from 'stream';
 import { pipeline } from 'stream/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { EncryptionKey, JobArtifact } from '../shared/event';
 import type { Logger } from './logger';
 import { getObjectStream, objectSize, s3RandomAccessReader, uploadObject } from './s3';
 import { ArtifactEntry, extractZip, ExtractSummary, listEntries, openZip, openZipEntryStream, readZipEntry } from './zip-read';
 import { ExtractionLimits, resolveLimits } from './zip-safety';
 import { FileSpec, zipDirectory, zipFiles } from './zip-write';
+import type { EncryptionKey, JobArtifact } from '../shared/event';
 
 /** What artifacts need from the job they belong to. */
 export interface ArtifactContext {

@@ -10,12 +10,12 @@
  *     requestPayload: <the CodePipeline event>, responseContext: { statusCode, executedVersion, functionError },
  *     responsePayload: { errorType, errorMessage, trace } }
  */
-import { InvalidJobEventError } from '../shared/errors';
-import { findJobId, parseJobEvent } from '../shared/event';
-import { EXTERNAL_EXECUTION_ID_MAX_LENGTH, FAILURE_MESSAGE_MAX_LENGTH } from '../shared/limits';
 import { createJsonLogger, withAttributes } from './logger';
 import { defaultCodePipelineClient, FailureReport, failureMessage, putJobFailure } from './report';
 import { truncateWithMarker } from './text';
+import { InvalidJobEventError } from '../shared/errors';
+import { findJobId, parseJobEvent } from '../shared/event';
+import { EXTERNAL_EXECUTION_ID_MAX_LENGTH, FAILURE_MESSAGE_MAX_LENGTH } from '../shared/limits';
 
 /** What the crash reporter will report for one failure record. */
 export interface CrashFailure {

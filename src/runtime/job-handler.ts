@@ -2,8 +2,6 @@
  * jobHandler: turns a function of a job into a Lambda handler that always reports the job's outcome to CodePipeline.
  */
 import type { CodePipelineClient, PutJobSuccessResultInput } from '@aws-sdk/client-codepipeline';
-import { InvalidJobEventError, UserParametersError } from '../shared/errors';
-import { CodePipelineJobEvent, findJobId, parseJobEvent } from '../shared/event';
 import { decodeContinuation } from './continuation';
 import { createJsonLogger, Logger, withAttributes } from './logger';
 import { Job, LambdaContextLike, PipelineJob } from './pipeline-job';
@@ -11,6 +9,8 @@ import { defaultCodePipelineClient, FailureReport, putJobFailure, putJobSuccess,
 import { ContinueLater, failureOf, isContinueLater, JobResult, successInput } from './results';
 import { defaultS3ClientFactory, S3ClientFactory } from './s3';
 import { ExtractionLimits, resolveLimits } from './zip-safety';
+import { InvalidJobEventError, UserParametersError } from '../shared/errors';
+import { CodePipelineJobEvent, findJobId, parseJobEvent } from '../shared/event';
 
 export interface JobHandlerOptions {
   /**

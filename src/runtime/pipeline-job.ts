@@ -5,14 +5,14 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { JobFailedError } from '../shared/errors';
-import type { CodePipelineJobEvent, EncryptionKey, JobArtifact } from '../shared/event';
 import { ArtifactContext, InputArtifact, OutputArtifact } from './artifacts';
 import { encodeContinuation } from './continuation';
 import type { Logger } from './logger';
 import { ContinueLater, continueLaterResult, Progress } from './results';
 import type { S3ClientFactory } from './s3';
 import type { ExtractionLimits } from './zip-safety';
+import { JobFailedError } from '../shared/errors';
+import type { CodePipelineJobEvent, EncryptionKey, JobArtifact } from '../shared/event';
 
 /** The part of Lambda's context object the runtime uses (so that `@types/aws-lambda` is not needed). */
 export interface LambdaContextLike {

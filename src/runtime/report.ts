@@ -8,9 +8,9 @@ import {
   PutJobSuccessResultCommand,
   PutJobSuccessResultInput,
 } from '@aws-sdk/client-codepipeline';
-import { FAILURE_MESSAGE_MAX_LENGTH, FailureType } from '../shared/limits';
 import { Logger } from './logger';
 import { truncateWithMarker } from './text';
+import { FAILURE_MESSAGE_MAX_LENGTH, FailureType } from '../shared/limits';
 
 /** What happened to a report. */
 export type ReportOutcome = 'reported' | 'already-ended' | 'job-not-found';

@@ -4,6 +4,8 @@
  * limits.
  */
 import type { PutJobSuccessResultInput } from '@aws-sdk/client-codepipeline';
+import type { FailureReport } from './report';
+import { truncateWithMarker, utf8Length } from './text';
 import { isFailureType, JobFailedError, UserParametersError } from '../shared/errors';
 import {
   EXECUTION_SUMMARY_MAX_LENGTH,
@@ -13,8 +15,6 @@ import {
   PERCENT_COMPLETE_MAX,
   PERCENT_COMPLETE_MIN,
 } from '../shared/limits';
-import type { FailureReport } from './report';
-import { truncateWithMarker, utf8Length } from './text';
 
 /** What the pipeline console shows about a run. */
 export interface Progress {

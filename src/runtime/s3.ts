@@ -8,8 +8,8 @@
 import { PassThrough, Readable } from 'stream';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { RandomAccessReader } from 'yauzl';
-import type { ArtifactCredentials, EncryptionKey, S3ArtifactLocation } from '../shared/event';
 import { blockCachedReader, RangeSource } from './random-access';
+import type { ArtifactCredentials, EncryptionKey, S3ArtifactLocation } from '../shared/event';
 
 // Loaded on first use: handlers that never upload (or never read one file) do not pay for these at cold start.
 function libStorage(): typeof import('@aws-sdk/lib-storage') {

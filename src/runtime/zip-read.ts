@@ -1,3 +1,4 @@
+/* eslint-disable no-bitwise -- zip headers pack UNIX modes and host ids into bit fields */
 /**
  * Reading artifact zips with yauzl: safe extraction to a folder, and reading one entry.
  *
@@ -128,7 +129,13 @@ export async function listEntries(zip: ZipFile, artifact: string): Promise<Array
  * on its declared sizes before the first byte is written; inflated bytes are counted too, since headers can lie.
  * Symlinks are created last, so no entry is ever written through a link from the archive.
  */
-export async function extractZip(source: ZipSource, root: string, artifact: string, limits: ExtractionLimits, zipBytes: number): Promise<ExtractSummary> {
+export async function extractZip(
+  source: ZipSource,
+  root: string,
+  artifact: string,
+  limits: ExtractionLimits,
+  zipBytes: number,
+): Promise<ExtractSummary> {
   const zip = await openZip(source, artifact);
   const data = 'file' in source ? await fileEntryData(zip, source.file, artifact) : yauzlEntryData(zip, artifact);
   try {
@@ -410,7 +417,9 @@ async function fileEntryData(zip: ZipFile, file: string, artifact: string): Prom
   const handle = await fs.promises.open(file, 'r');
   const dataStart = (entry: Entry) =>
     new Promise<number>((resolve, reject) =>
-      (zip as unknown as LocalHeaderReader).readLocalFileHeader(entry, { minimal: true }, (err, header) => (err ? reject(err) : resolve(header.fileDataStart))),
+      (zip as unknown as LocalHeaderReader).readLocalFileHeader(entry, { minimal: true }, (err, header) =>
+        err ? reject(err) : resolve(header.fileDataStart),
+      ),
     );
   const { size: fileSize } = await handle.stat();
   // One scratch buffer for the compressed bytes of small entries: the caller inflates (or copies) them before the next
@@ -438,9 +447,13 @@ async function fileEntryData(zip: ZipFile, file: string, artifact: string): Prom
     inflated: async (entry) => {
       if (entry.isEncrypted() || (entry.compressionMethod !== 0 && entry.compressionMethod !== 8)) return openEntryStream(zip, entry, artifact);
       const start = await dataStart(entry);
-      const raw = entry.compressedSize === 0 ? Readable.from([]) : fs.createReadStream(file, { start, end: start + entry.compressedSize - 1, highWaterMark: BIG_CHUNK_BYTES });
+      const raw =
+        entry.compressedSize === 0
+          ? Readable.from([])
+          : fs.createReadStream(file, { start, end: start + entry.compressedSize - 1, highWaterMark: BIG_CHUNK_BYTES });
       const checked = exactSize(entry, artifact);
-      const stages: NodeJS.ReadWriteStream[] = entry.compressionMethod === 8 ? [zlib.createInflateRaw({ chunkSize: INFLATE_CHUNK_BYTES }), checked] : [checked];
+      const stages: NodeJS.ReadWriteStream[] =
+        entry.compressionMethod === 8 ? [zlib.createInflateRaw({ chunkSize: INFLATE_CHUNK_BYTES }), checked] : [checked];
       // Errors of any stage end up on the last one, which the caller pipes and awaits.
       streamPipeline([raw, ...stages] as never, () => undefined);
       return checked;

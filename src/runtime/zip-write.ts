@@ -1,3 +1,4 @@
+/* eslint-disable no-bitwise -- UNIX modes are bit fields (file type | permissions) */
 /**
  * Writing artifact zips with yazl, as a stream (nothing is buffered whole): a folder, or a map of files.
  *
