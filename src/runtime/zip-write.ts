@@ -8,13 +8,41 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { PassThrough, Readable } from 'stream';
+import * as zlib from 'zlib';
 import type { ZipFile } from 'yazl';
 import { safeEntryPath } from './zip-safety';
 
 function yazl(): typeof import('yazl') {
   // Loaded on first use, like yauzl: handlers without output artifacts never pay for it.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require('yazl');
+  const module: typeof import('yazl') = require('yazl');
+  useNativeCrc32();
+  return module;
+}
+
+let crc32Checked = false;
+
+/**
+ * yazl computes CRC-32 with buffer-crc32, a JavaScript table loop (~126 MB/s measured); zlib.crc32 (Node >= 20.15 and
+ * 22.2, so every Lambda Node.js runtime) gives the same values ~6x faster. yazl looks `unsigned` up at each call, so
+ * swapping it in makes uploads of large artifacts markedly cheaper. Without zlib.crc32, nothing changes.
+ */
+function useNativeCrc32(): void {
+  if (crc32Checked) return;
+  crc32Checked = true;
+  const native = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
+  if (typeof native !== 'function') return;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const bufferCrc32 = require('buffer-crc32') as { unsigned: (buf: unknown, previous?: unknown) => number };
+    const original = bufferCrc32.unsigned;
+    bufferCrc32.unsigned = (buf, previous) =>
+      Buffer.isBuffer(buf) && (previous === undefined || typeof previous === 'number')
+        ? native(buf, (previous as number | undefined) ?? 0) >>> 0
+        : original(buf, previous);
+  } catch {
+    // buffer-crc32 not resolvable from here (nested install): yazl keeps its own.
+  }
 }
 
 /** The content of one file of an output artifact. */

@@ -7,6 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { pipeline } from 'stream/promises';
 import { Readable } from 'stream';
+import * as zlib from 'zlib';
 import { extractZip, readZipEntry } from '../../src/runtime/zip-read';
 import { ArtifactSafetyError, DEFAULT_EXTRACTION_LIMITS, ExtractionLimits, resolveLimits } from '../../src/runtime/zip-safety';
 import { zipDirectory, zipFiles } from '../../src/runtime/zip-write';
@@ -282,6 +283,21 @@ describe('zip writer', () => {
     expect([...fs.readFileSync(path.join(out, 'b/c.bin'))]).toEqual([1, 2, 3]);
     expect(fs.readFileSync(path.join(out, 'd.txt'), 'utf8')).toBe('streamed');
     expect(fs.statSync(path.join(out, 'run.sh')).mode & 0o777).toBe(0o755);
+  });
+
+  test('entries carry the right CRC-32 (computed natively when zlib.crc32 exists)', async () => {
+    const big = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) % 256));
+    const file = await saveZip(zipFiles({ 'a.txt': 'hello', 'big.bin': big, 'streamed.bin': Readable.from([big.subarray(0, 1000), big.subarray(1000)]) }, 'Out'));
+    const yauzl = require('yauzl');
+    const crcs = await new Promise<Record<string, number>>((resolve, reject) =>
+      yauzl.open(file, (err: Error | null, zip: any) => {
+        if (err) return reject(err);
+        const found: Record<string, number> = {};
+        zip.on('entry', (e: any) => (found[e.fileName] = e.crc32));
+        zip.on('end', () => resolve(found));
+      }),
+    );
+    expect(crcs).toEqual({ 'a.txt': zlib.crc32('hello'), 'big.bin': zlib.crc32(big), 'streamed.bin': zlib.crc32(big) });
   });
 
   test('refuses file names that would escape the folder', async () => {
