@@ -11,7 +11,7 @@ import * as path from 'path';
 import fc from 'fast-check';
 import { Tally } from './tally';
 import { centralDirectoryOffset, forgeZip64, manyEntries } from './zip-forge';
-import { extractZip, listEntries, openZip, readZipEntry } from '../../src/runtime/zip-read';
+import { extractZip, readZipEntry } from '../../src/runtime/zip-read';
 import { ArtifactSafetyError, DEFAULT_EXTRACTION_LIMITS, ExtractionLimits, resolveLimits } from '../../src/runtime/zip-safety';
 import { JobFailedError } from '../../src/shared/errors';
 import { CraftedEntry, craftZip } from '../runtime/zip-craft';
@@ -216,18 +216,9 @@ describe('specific hostile zips', () => {
     expect((await readZipEntry({ file: await writeZip(zip) }, 'big-header.txt', 'Hostile', DEFAULT_EXTRACTION_LIMITS)).toString()).toBe('zip64 sizes');
   });
 
-  test('65,537 entries (ZIP64 end records) are listed, and refused by a lower entry limit', async () => {
-    const zip = forgeZip64(manyEntries(65_537));
-    const file = await writeZip(zip);
-    const opened = await openZip({ file }, 'Many');
-    try {
-      expect((await listEntries(opened, 'Many')).length).toBe(65_537);
-    } finally {
-      opened.close();
-    }
-    const last = manyEntries(65_537)[65_536].name;
-    expect((await readZipEntry({ file }, last, 'Many', DEFAULT_EXTRACTION_LIMITS)).length).toBe(0);
-    expect(await extract(zip, resolveLimits({ maxEntries: 65_536 }))).toMatchObject({ kind: 'refused', reason: 'too-many-entries' });
+  test('65,537 entries (ZIP64 end records) are all read from the central directory, and refused by a lower entry limit', async () => {
+    const outcome = await extract(forgeZip64(manyEntries(65_537)), resolveLimits({ maxEntries: 65_536 }));
+    expect(outcome).toMatchObject({ kind: 'refused', reason: 'too-many-entries', message: expect.stringMatching(/has 65537 entries/) });
   });
 
   test('a ZIP64 end record pointing past the end of the file is refused as corrupt', async () => {
