@@ -96,7 +96,7 @@ java_example() {
   cd "$ROOT/examples/java"
   rm -rf cdk.out
   # verify: compile + unit tests (Surefire); exec:java: synthesize ./cdk.out
-  mvn -B --no-transfer-progress -Dmaven.repo.local="$M2_REPO" -Dcdk-codepipeline-invoke.version="$VERSION" \
+  mvn -B --no-transfer-progress -Dstyle.color=never -Dmaven.repo.local="$M2_REPO" -Dcdk-codepipeline-invoke.version="$VERSION" \
     verify exec:java
   cd "$ROOT"
 }
