@@ -259,7 +259,32 @@ function planExtraction(
     return { entry, info, relative, target };
   });
   checkDeclaredTotals({ entryCount: entries.length, uncompressedBytes, zipBytes }, limits, artifact);
+  checkNothingNestsUnderAFileOrLink(planned, artifact);
   return planned;
+}
+
+/**
+ * `a` a file (or a symlink) and `a/b` in one archive: extracting `a/b` would fail on mkdir (EEXIST, ELOOP), or with a
+ * link to a folder be written through the archive's own link. Refused as unsafe before anything is written.
+ */
+function checkNothingNestsUnderAFileOrLink(planned: readonly PlannedEntry[], artifact: string): void {
+  const leaves = new Map(planned.filter((p) => p.info.kind !== 'directory').map((p) => [p.relative, p.info.kind]));
+  if (leaves.size === 0) return;
+  for (const item of planned) {
+    const segments = item.relative.split('/');
+    for (let depth = 1; depth < segments.length; depth++) {
+      const ancestor = segments.slice(0, depth).join('/');
+      const kind = leaves.get(ancestor);
+      if (kind !== undefined) {
+        throw new ArtifactSafetyError(
+          'unsafe-path',
+          `Artifact ${artifact}: entry ${JSON.stringify(item.relative)} lies inside ${JSON.stringify(ancestor)}, which the archive makes a ${kind}; ` +
+            'refusing to extract',
+          item.relative,
+        );
+      }
+    }
+  }
 }
 
 interface RawEntry {
