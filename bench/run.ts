@@ -14,8 +14,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { extractSuite, uploadSuite } from './artifacts/suite';
 import { DatasetSpec, FULL_DATASET, QUICK_DATASET } from './artifacts/dataset';
+import { extractSuite, uploadSuite } from './artifacts/suite';
 import { handlerSizeSuite, importSuite } from './handler/suite';
 import { oddRuns } from './lib/stats';
 import { synthSuite } from './synth/suite';
@@ -56,7 +56,7 @@ function configFromEnv(): BenchConfig {
     synthStages: stages?.length ? stages : [1, 10, 50, 100],
     synthRuns: runs(3, 5),
     synthRunsAt50: runs(3, 11),
-    importRuns: runs(7, 21),
+    importRuns: runs(11, 21),
     artifactRuns: runs(3, 5),
     dataset: quick ? QUICK_DATASET : FULL_DATASET,
     s3Backend: process.env.BENCH_S3 === 'moto' ? 'moto' : 'embedded',

@@ -208,6 +208,7 @@ function imageSet(count: number, bytes: number): Record<string, number> {
 }
 
 /** mulberry32: a small deterministic PRNG (the dataset must be the same on every machine and run). */
+/* eslint-disable no-bitwise -- a PRNG is 32-bit integer arithmetic */
 class Prng {
   private state: number;
 
@@ -231,6 +232,7 @@ class Prng {
     return min + this.next() * (max - min);
   }
 }
+/* eslint-enable no-bitwise */
 
 export function mb(bytes: number): number {
   return Math.round((bytes / MB) * 10) / 10;

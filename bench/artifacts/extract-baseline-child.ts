@@ -8,8 +8,8 @@ import { performance } from 'perf_hooks';
 import { Readable } from 'stream';
 import { pipeline } from 'stream/promises';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { cpuMsSince, reportToParent, runTimedCommand } from '../lib/child';
 import { localS3Client } from './s3-client';
+import { cpuMsSince, reportToParent, runTimedCommand } from '../lib/child';
 
 export interface ExtractBaselineResult {
   readonly ms: number;

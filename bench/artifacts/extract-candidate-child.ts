@@ -5,9 +5,9 @@
  */
 import * as fs from 'fs';
 import { performance } from 'perf_hooks';
+import { INPUT_ARTIFACT, lambdaContext } from './job-event';
 import { jobHandler } from '../../src/runtime';
 import { cpuMsSince, reportToParent } from '../lib/child';
-import { INPUT_ARTIFACT, lambdaContext } from './job-event';
 
 export interface ExtractCandidateResult {
   readonly ms: number;

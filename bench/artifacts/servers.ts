@@ -7,41 +7,23 @@ import * as fs from 'fs';
 import * as net from 'net';
 import { CreateBucketCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { PROJECT_ROOT, sourcesExist } from '../lib/build';
 import { localS3Client } from './s3-client';
+import { JobApiEmulator } from '../../src/local/job-api-emulator';
+import { LocalS3Server } from '../../src/local/s3-server';
 
 export interface S3Endpoint {
   readonly endpoint: string;
   close(): Promise<void>;
 }
 
-export interface JobApi {
-  readonly endpoint: string;
-  registerJob(jobId: string): void;
-  job(jobId: string): { status: string; results: readonly { failureDetails?: { message: string } }[] } | undefined;
-  close(): Promise<void>;
-}
+export type JobApi = JobApiEmulator;
 
 /** The embedded LocalS3Server from src/local (the default), or moto_server for a cross-check (BENCH_S3=moto). */
 export async function startS3(backend: 'embedded' | 'moto'): Promise<S3Endpoint> {
-  if (backend === 'moto') {
-    return startMotoServer();
-  }
-  if (!sourcesExist('src/local/s3-server.ts')) {
-    throw new Error('src/local/s3-server.ts (LocalS3Server) has not landed yet; BENCH_S3=moto serves artifacts meanwhile');
-  }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { LocalS3Server } = require(`${PROJECT_ROOT}/src/local/s3-server`) as {
-    LocalS3Server: { start(): Promise<S3Endpoint> };
-  };
-  return LocalS3Server.start();
+  return backend === 'moto' ? startMotoServer() : LocalS3Server.start();
 }
 
 export async function startJobApi(): Promise<JobApi> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { JobApiEmulator } = require(`${PROJECT_ROOT}/src/local/job-api-emulator`) as {
-    JobApiEmulator: { start(): Promise<JobApi> };
-  };
   return JobApiEmulator.start();
 }
 

@@ -7,8 +7,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
 import { Upload } from '@aws-sdk/lib-storage';
-import { cpuMsSince, reportToParent, runTimedCommand } from '../lib/child';
 import { localS3Client } from './s3-client';
+import { cpuMsSince, reportToParent, runTimedCommand } from '../lib/child';
 
 export interface UploadBaselineResult {
   readonly ms: number;

@@ -4,9 +4,9 @@
  */
 import * as fs from 'fs';
 import { performance } from 'perf_hooks';
+import { OUTPUT_ARTIFACT, lambdaContext } from './job-event';
 import { jobHandler } from '../../src/runtime';
 import { cpuMsSince, reportToParent } from '../lib/child';
-import { OUTPUT_ARTIFACT, lambdaContext } from './job-event';
 
 export interface UploadCandidateResult {
   readonly ms: number;

@@ -63,6 +63,8 @@ export async function importSuite(config: BenchConfig): Promise<Figures> {
   return {
     runtimeImportOverheadMs: round(runtimeMs - sdkMs, 1),
     runtimeImportOverheadWallMs: round(runtimeWallMs - sdkWallMs, 1),
+    // Fastest run of each side: the least disturbed estimate when other load makes the samples bimodal.
+    runtimeImportOverheadMinMs: round(Math.min(...pair.candidate.map((r) => r.importCpuMs)) - Math.min(...pair.baseline.map((r) => r.importCpuMs)), 1),
     importSdkClientsMs: round(sdkMs, 1),
     importRuntimeMs: round(runtimeMs, 1),
     importSdkClientsWallMs: round(sdkWallMs, 1),

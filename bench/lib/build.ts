@@ -4,6 +4,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+// eslint-disable-next-line import/no-extraneous-dependencies -- bench/ is development tooling, never shipped code
 import * as esbuild from 'esbuild';
 
 /** The project root (bench/lib/../..). */

@@ -6,8 +6,8 @@
 import { App } from 'aws-cdk-lib';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { LambdaInvokeStage, UserParameters, UserParametersSchema } from '../../src';
 import { FUNCTION_SETTINGS, HANDLER_ASSET_DIR, USER_PARAMETERS_SCHEMA, pipelineWithSource, userParametersOf } from './pipeline-shape';
+import { LambdaInvokeStage, UserParameters, UserParametersSchema } from '../../src';
 
 export function build(app: App, stages: number): void {
   const { stack, pipeline, source } = pipelineWithSource(app);

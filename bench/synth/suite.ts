@@ -4,10 +4,10 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import type { SynthChildResult } from './synth-child';
 import { compile, PROJECT_ROOT, SCRATCH_DIR, sourcesExist } from '../lib/build';
 import { childEnv, runNodeChild } from '../lib/child';
 import { median, round, roundRobin } from '../lib/stats';
-import type { SynthChildResult } from './synth-child';
 import type { BenchConfig, Figures } from '../run';
 
 const OUT = path.join(SCRATCH_DIR, 'synth');
