@@ -105,6 +105,10 @@ project.eslint?.addOverride({
   files: ['test/**/*.ts', 'examples/**/*.ts', 'bench/**/*.ts'],
   parserOptions: { projectService: false, project: './tsconfig.dev.json' },
 } as any);
+// The npm tarball carries lib/, assets/ and the docs, not the repository's tooling.
+project.npmignore?.exclude('/.ci/', '/bench/', '/examples/', '/scripts/', '/rosetta/', '/tmp/', '/test-reports/', '/coverage/');
+// Tests craft zip archives byte by byte: bit fields (modes, flags, DOS dates) are their subject.
+project.eslint?.addOverride({ files: ['test/**/*.ts'], rules: { 'no-bitwise': 'off' } });
 
 // `cdk-codepipeline-invoke/runtime` and `cdk-codepipeline-invoke/local` load without aws-cdk-lib.
 project.package.addField('exports', {

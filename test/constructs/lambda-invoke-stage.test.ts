@@ -293,7 +293,7 @@ describe('UserParametersSchema', () => {
     expect(() => addStage(stackWithPipeline(), { userParametersSchema: schema })).toThrow(/Stack\/Deploy: userParameters is missing, but a userParametersSchema/);
   });
 
-  test("the schema of a given PipelineJobFunction is checked too", () => {
+  test('the schema of a given PipelineJobFunction is checked too', () => {
     const fixture = stackWithPipeline();
     const fn = new PipelineJobFunction(fixture.stack, 'Job', { code: inlineCode, handler: 'index.handler', userParametersSchema: schema });
     expect(() =>

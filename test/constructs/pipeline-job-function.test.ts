@@ -188,6 +188,7 @@ describe('crash reporting', () => {
   test('the bundled crash reporter exports the handler', () => {
     const bundle = path.join(__dirname, '..', '..', 'assets', 'crash-reporter.lambda', 'index.js');
     expect(fs.existsSync(bundle)).toBe(true);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- the built bundle is loaded as Lambda would
     expect(typeof require(bundle).handler).toBe('function');
   });
 

@@ -41,7 +41,7 @@ describe('isSecretFieldName', () => {
 
 describe('findSecrets', () => {
   test('names the path of each finding', () => {
-    const findings = findSecrets({ db: { password: 'hunter2' }, keys: ['x', 'AKIAIOSFODNN7EXAMPLE'], 'odd key': { token: 'abc' } });
+    const findings = findSecrets({ 'db': { password: 'hunter2' }, 'keys': ['x', 'AKIAIOSFODNN7EXAMPLE'], 'odd key': { token: 'abc' } });
     expect(findings.map((f) => f.path)).toEqual(['db.password', 'keys[1]', '["odd key"].token']);
   });
 

@@ -13,11 +13,11 @@ const schema = {
   additionalProperties: false,
   $defs: { url: { type: 'string', format: 'uri' } },
   properties: {
-    environment: { enum: ['dev', 'prod'] },
-    retries: { type: 'integer', minimum: 0, maximum: 10 },
-    name: { type: 'string', minLength: 3, pattern: '^[a-z]+$' },
-    targets: { type: 'array', maxItems: 3, items: { type: 'object', properties: { url: { $ref: '#/$defs/url' } } } },
-    port: { anyOf: [{ type: 'string', pattern: '^[0-9]+$' }, { type: 'integer' }] },
+    'environment': { enum: ['dev', 'prod'] },
+    'retries': { type: 'integer', minimum: 0, maximum: 10 },
+    'name': { type: 'string', minLength: 3, pattern: '^[a-z]+$' },
+    'targets': { type: 'array', maxItems: 3, items: { type: 'object', properties: { url: { $ref: '#/$defs/url' } } } },
+    'port': { anyOf: [{ type: 'string', pattern: '^[0-9]+$' }, { type: 'integer' }] },
     'odd key/~#': { type: 'string' },
   },
 };
@@ -77,7 +77,7 @@ describe('checkUserParameters', () => {
   });
 
   test('a key that is not an identifier is quoted in the path', () => {
-    expect(paths(checkUserParameters(schema, { environment: 'dev', retries: 0, 'odd key/~#': 1 }))).toEqual(['["odd key/~#"]']);
+    expect(paths(checkUserParameters(schema, { 'environment': 'dev', 'retries': 0, 'odd key/~#': 1 }))).toEqual(['["odd key/~#"]']);
   });
 
   test('a missing value is one violation at the root', () => {

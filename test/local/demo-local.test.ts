@@ -2,8 +2,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { runLocalDemo } from '../../examples/typescript/demo-local';
 import { synthesizeExample } from '../../examples/typescript/demo';
+import { runLocalDemo } from '../../examples/typescript/demo-local';
 
 test('the demo prints the stage event and a Succeeded outcome with the version variable and the report file', async () => {
   const example = synthesizeExample(fs.mkdtempSync(path.join(os.tmpdir(), 'demo-local-')));

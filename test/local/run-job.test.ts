@@ -2,9 +2,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { artifactS3, fail, readInput, succeed, writeOutput, type PlainEvent } from './fixtures/plain-handler';
 import { zipDirectory } from '../../src/local/internal/zip';
 import { runJob } from '../../src/local/run-job';
-import { artifactS3, fail, readInput, succeed, writeOutput, type PlainEvent } from './fixtures/plain-handler';
 
 const KMS_KEY = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 

@@ -8,13 +8,13 @@ import * as os from 'os';
 import * as path from 'path';
 import { pipeline } from 'stream/promises';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { captureLogs, EventOptions, jobEvent, lambdaEnvironment } from './wire-helpers';
+import { craftZip, oneGibOfZerosDeflated } from './zip-craft';
 import type { JobApiEmulator, JobRecord } from '../../src/local/job-api-emulator';
 import { jobHandler, PipelineJob } from '../../src/runtime';
 import { extractZip } from '../../src/runtime/zip-read';
 import { DEFAULT_EXTRACTION_LIMITS } from '../../src/runtime/zip-safety';
 import { FAKE_SESSION_CREDENTIALS, S3Backend, s3Backends, s3Client, startEmbeddedS3, startJobApi } from '../support/servers';
-import { captureLogs, EventOptions, jobEvent, lambdaEnvironment } from './wire-helpers';
-import { craftZip, oneGibOfZerosDeflated } from './zip-craft';
 
 const BUCKET = 'artifacts';
 const KMS_KEY = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
@@ -297,7 +297,7 @@ describe('artifact credentials', () => {
     const s3 = await startEmbeddedS3({ credentials: [FAKE_SESSION_CREDENTIALS] });
     const restore = lambdaEnvironment({ codePipeline: jobApi.endpoint, s3: s3.endpoint });
     try {
-      s3.createBucket(BUCKET);
+      await s3.createBucket(BUCKET);
       const key = newKey('Source');
       await s3Client(s3.endpoint, FAKE_SESSION_CREDENTIALS).send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: craftZip([{ name: 'a.txt', data: Buffer.from('A') }]) }));
       const event = jobEvent({ bucket: BUCKET, inputs: { Source: key } });
@@ -325,7 +325,7 @@ describe('injected clients', () => {
     const s3 = await startEmbeddedS3();
     const restore = lambdaEnvironment({ codePipeline: jobApi.endpoint });
     try {
-      s3.createBucket(BUCKET);
+      await s3.createBucket(BUCKET);
       const key = newKey('Source');
       await s3Client(s3.endpoint).send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: craftZip([{ name: 'a.txt', data: Buffer.from('A') }]) }));
       const seen: string[] = [];

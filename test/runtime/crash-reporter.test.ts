@@ -11,7 +11,14 @@ function jobEvent(): any {
 }
 
 /** A failure record as Lambda sends it to an onFailure destination. */
-function failureRecord(overrides: { responsePayload?: unknown; requestContext?: object; requestPayload?: unknown; responseContext?: object } = {}): any {
+interface RecordOverrides {
+  responsePayload?: unknown;
+  requestContext?: object;
+  requestPayload?: unknown;
+  responseContext?: object;
+}
+
+function failureRecord(overrides: RecordOverrides = {}): any {
   return {
     version: '1.0',
     timestamp: '2026-05-01T10:05:00.000Z',

@@ -1,7 +1,7 @@
-import { handler } from '../../src/runtime/crash-reporter';
-import type { JobApiEmulator } from '../../src/local/job-api-emulator';
-import { FAKE_SESSION_CREDENTIALS, startJobApi } from '../support/servers';
 import { captureLogs, jobEvent, lambdaEnvironment } from './wire-helpers';
+import type { JobApiEmulator } from '../../src/local/job-api-emulator';
+import { handler } from '../../src/runtime/crash-reporter';
+import { FAKE_SESSION_CREDENTIALS, startJobApi } from '../support/servers';
 
 let jobApi: JobApiEmulator;
 let restoreEnvironment: () => void;

@@ -2,11 +2,11 @@
  * Whole jobs through jobHandler with the real @aws-sdk/client-codepipeline against the job-API emulator (no S3 here:
  * artifacts.wire.test.ts covers artifacts on both S3 backends).
  */
+import { captureLogs, jobEvent, lambdaEnvironment } from './wire-helpers';
 import type { JobApiEmulator, JobRecord } from '../../src/local/job-api-emulator';
 import { InvalidJobEventError, JobFailedError, jobHandler, Logger, PipelineJob } from '../../src/runtime';
 import { FAILURE_MESSAGE_MAX_LENGTH, OUTPUT_VARIABLES_MAX_BYTES } from '../../src/shared/limits';
 import { codePipelineClient, FAKE_CREDENTIALS, FAKE_SESSION_CREDENTIALS, freePort, startJobApi } from '../support/servers';
-import { captureLogs, jobEvent, lambdaEnvironment } from './wire-helpers';
 
 let jobApi: JobApiEmulator;
 let restoreEnvironment: () => void;
@@ -76,7 +76,13 @@ describe('success', () => {
   test('the job knows its id, account, time budget and artifact names', async () => {
     let seen: Record<string, unknown> = {};
     const handler = jobHandler({}, (job) => {
-      seen = { id: job.id, accountId: job.accountId, remaining: job.remainingTimeMs(), inputs: job.inputArtifactNames, outputs: job.outputArtifactNames };
+      seen = {
+        id: job.id,
+        accountId: job.accountId,
+        remaining: job.remainingTimeMs(),
+        inputs: job.inputArtifactNames,
+        outputs: job.outputArtifactNames,
+      };
     });
     const { jobId } = await runOnce(handler, { inputs: { Source: 'k1' }, outputs: { Out: 'k2' } });
     expect(seen).toEqual({ id: jobId, accountId: '123456789012', remaining: 42_000, inputs: ['Source'], outputs: ['Out'] });
@@ -242,7 +248,7 @@ describe('continuation', () => {
 
 describe('output variables are checked before the call', () => {
   test('a name outside [A-Za-z0-9@-_] fails the job, naming it', async () => {
-    const { job } = await runOnce(jobHandler({}, () => ({ outputVariables: { 'bad name': 'x', ok: 'y' } })));
+    const { job } = await runOnce(jobHandler({}, () => ({ outputVariables: { 'bad name': 'x', 'ok': 'y' } })));
     expect(job.status).toBe('Failed');
     expect(lastResult(job).failureDetails!.message).toMatch(/name "bad name" does not match/);
     expect(jobApi.requests.filter((r) => r.errorType === 'ValidationException')).toHaveLength(0);

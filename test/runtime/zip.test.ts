@@ -213,7 +213,12 @@ describe('zip bombs are refused', () => {
   });
 
   test('the defaults are sane', () => {
-    expect(DEFAULT_EXTRACTION_LIMITS).toEqual({ maxTotalBytes: 2 * 1024 ** 3, maxEntries: 100_000, maxCompressionRatio: 200, ratioThresholdBytes: 1024 ** 2 });
+    expect(DEFAULT_EXTRACTION_LIMITS).toEqual({
+      maxTotalBytes: 2 * 1024 ** 3,
+      maxEntries: 100_000,
+      maxCompressionRatio: 200,
+      ratioThresholdBytes: 1024 ** 2,
+    });
   });
 });
 
@@ -288,6 +293,7 @@ describe('zip writer', () => {
   test('entries carry the right CRC-32 (computed natively when zlib.crc32 exists)', async () => {
     const big = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) % 256));
     const file = await saveZip(zipFiles({ 'a.txt': 'hello', 'big.bin': big, 'streamed.bin': Readable.from([big.subarray(0, 1000), big.subarray(1000)]) }, 'Out'));
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- yauzl's callback API, read directly
     const yauzl = require('yauzl');
     const crcs = await new Promise<Record<string, number>>((resolve, reject) =>
       yauzl.open(file, (err: Error | null, zip: any) => {
