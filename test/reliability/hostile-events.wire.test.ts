@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { Tally } from './tally';
 import type { JobApiEmulator } from '../../src/local/job-api-emulator';
-import { InvalidJobEventError, jobHandler } from '../../src/runtime';
+import { InvalidJobEventError, jobHandler, PipelineJobHandler } from '../../src/runtime';
 import { findJobId } from '../../src/shared/event';
 import { FAILURE_TYPES } from '../../src/shared/limits';
 import { captureLogs, jobEvent, lambdaEnvironment } from '../runtime/wire-helpers';
@@ -40,7 +40,7 @@ function expectPrototypesUntouched(): void {
 type Outcome = { kind: 'succeeded' } | { kind: 'failed'; type: string; message: string } | { kind: 'unreportable'; error: unknown };
 
 /** Invokes `handler` with `event`, and classifies what happened; anything else (an escaping exception) is a crash. */
-async function invoke(handler: (event: unknown, context?: unknown) => Promise<void>, event: unknown): Promise<Outcome> {
+async function invoke(handler: PipelineJobHandler, event: unknown): Promise<Outcome> {
   tally.cases++;
   const jobId = findJobId(event);
   if (jobId !== undefined) jobApi.registerJob(jobId);
