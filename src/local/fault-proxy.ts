@@ -4,7 +4,7 @@
  * Point the SDK at the proxy (`endpoint` / AWS_ENDPOINT_URL_S3) instead of the server: every request is forwarded
  * unchanged (headers, SigV4 signature and body), except the ones a fault matches. Faults are what S3 really does to
  * clients: 500 InternalError, 503 ServiceUnavailable / SlowDown (the SDK retries them), a connection reset in the
- * middle of a body, a shortened object, and slowness.
+ * middle of a body, a shortened object, slowness, and a connection that stalls (open, silent) until the client gives up.
  */
 import * as http from 'http';
 import { closeServer, listen, newRequestId, type ListenOptions } from './internal/http';
@@ -21,7 +21,13 @@ export type S3FaultKind =
   /** The object is served shortened to `afterBytes` bytes, with a matching Content-Length (a corrupt stored object). */
   | 'truncate'
   /** The request is forwarded after `delayMs`. */
-  | 'delay';
+  | 'delay'
+  /**
+   * The connection stalls: with `afterBytes`, the response headers and that many bytes of the body are sent, then
+   * nothing more; without, the request (its body read and dropped) is never answered nor forwarded. The connection
+   * stays open until the client closes it or the proxy closes.
+   */
+  | 'stall';
 
 export interface S3Fault {
   readonly kind: S3FaultKind;
@@ -37,10 +43,15 @@ export interface S3Fault {
   readonly status?: number;
   /** For 'error': the S3 error code. @default 'SlowDown' for 503, 'InternalError' for 500, else 'ServiceUnavailable' */
   readonly code?: string;
-  /** For 'reset', 'reset-request' and 'truncate': the bytes of the body that pass. @default 0 */
+  /** For 'reset', 'reset-request', 'truncate' and 'stall': the bytes of the body that pass. @default 0 (for 'stall': no answer at all) */
   readonly afterBytes?: number;
   /** For 'delay'. @default 1000 */
   readonly delayMs?: number;
+  /**
+   * For 'delay': forward the request once this resolves, instead of after `delayMs` (a test changes the object while
+   * a request waits, deterministically).
+   */
+  readonly until?: () => Promise<unknown>;
 }
 
 /** One request that went through the proxy. */
@@ -48,6 +59,8 @@ export interface ProxiedRequest {
   readonly method: string;
   readonly url: string;
   readonly range?: string;
+  /** The request's If-Match header, if any. */
+  readonly ifMatch?: string;
   /** The fault applied, if any. */
   readonly fault?: S3FaultKind;
 }
@@ -142,14 +155,26 @@ export class FaultProxy {
       method: req.method ?? 'GET',
       url: req.url ?? '/',
       ...(req.headers.range !== undefined ? { range: req.headers.range } : {}),
+      ...(typeof req.headers['if-match'] === 'string' ? { ifMatch: req.headers['if-match'] } : {}),
       ...(fault !== undefined ? { fault: fault.kind } : {}),
     });
     switch (fault?.kind) {
       case 'error':
         return sendS3Error(req, res, fault);
       case 'delay':
-        setTimeout(() => this.forward(req, res, undefined), fault.delayMs ?? 1000);
+        if (fault.until !== undefined) {
+          const forward = () => this.forward(req, res, undefined);
+          fault.until().then(forward, forward);
+        } else {
+          setTimeout(() => this.forward(req, res, undefined), fault.delayMs ?? 1000);
+        }
         return;
+      case 'stall':
+        if (fault.afterBytes === undefined) {
+          req.resume(); // read and drop a body, answer nothing
+          return;
+        }
+        return this.forward(req, res, fault);
       default:
         return this.forward(req, res, fault);
     }
@@ -202,6 +227,11 @@ export class FaultProxy {
       return;
     }
     res.writeHead(status, headers);
+    if (fault?.kind === 'stall' && isBody) {
+      res.flushHeaders();
+      cutAfter(response, fault.afterBytes ?? 0, (chunk) => res.write(chunk), () => response.destroy());
+      return;
+    }
     if (fault?.kind === 'reset' && isBody) {
       res.flushHeaders();
       cutAfter(response, fault.afterBytes ?? 0, (chunk) => res.write(chunk), () => {

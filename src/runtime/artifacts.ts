@@ -8,11 +8,11 @@ import { pipeline as streamPipeline, Readable, Transform } from 'stream';
 import { pipeline } from 'stream/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from './logger';
-import { getObjectStream, objectSize, s3RandomAccessReader, uploadObject } from './s3';
+import { getObjectStream, objectSize, s3RandomAccessReader, TransferOptions, uploadObject } from './s3';
 import { ArtifactEntry, extractZip, ExtractSummary, listEntries, openZip, openZipEntryStream, readZipEntry } from './zip-read';
 import { ExtractionLimits, resolveLimits } from './zip-safety';
 import { FileSpec, zipDirectory, zipFiles } from './zip-write';
-import type { EncryptionKey, JobArtifact } from '../shared/event';
+import type { EncryptionKey, JobArtifact, S3ArtifactLocation } from '../shared/event';
 
 /** What artifacts need from the job they belong to. */
 export interface ArtifactContext {
@@ -22,6 +22,26 @@ export interface ArtifactContext {
   readonly limits: ExtractionLimits;
   readonly encryptionKey?: EncryptionKey;
   readonly logger: Logger;
+  /**
+   * Cancels artifact work: every S3 request gets it, and downloads, uploads and extractions stop soon after it fires,
+   * rejecting with its reason (when an Error; else with `aborted: <reason>`). Nothing is retried after it fired.
+   *
+   * @default - nothing cancels artifact work
+   */
+  readonly signal?: AbortSignal;
+  /**
+   * Milliseconds left to the invocation: a download is not resumed when the attempt could not finish in time.
+   *
+   * @default - only the number of attempts bounds resuming
+   */
+  readonly remainingTimeMs?: () => number;
+  /**
+   * Called when an artifact operation starts, with what it does (e.g. `downloading input artifact 'Source'
+   * (s3://bucket/key)`); the function it returns is called when the operation ends, however it ends.
+   *
+   * @default - operations are not reported
+   */
+  readonly activity?: (description: string) => () => void;
 }
 
 export interface ExtractOptions {
@@ -65,7 +85,9 @@ export class InputArtifact {
     const zipFile = await this.downloadZip();
     try {
       const { size } = await fs.promises.stat(zipFile);
-      const summary: ExtractSummary = await extractZip({ file: zipFile }, target, this.name, this.limits(options), size);
+      const summary: ExtractSummary = await track(this.context, `extracting input artifact '${this.name}' into ${target}`, () =>
+        extractZip({ file: zipFile }, target, this.name, this.limits(options), size, { signal: this.context.signal }),
+      );
       this.context.logger.info(`Extracted input artifact ${this.name}`, { artifact: this.name, ...summary, zipBytes: size, ms: Date.now() - started });
     } finally {
       await fs.promises.rm(zipFile, { force: true });
@@ -82,47 +104,77 @@ export class InputArtifact {
   async readFile(filePath: string, encodingOrOptions?: BufferEncoding | ExtractOptions, maybeOptions?: ExtractOptions): Promise<Buffer | string> {
     const encoding = typeof encodingOrOptions === 'string' ? encodingOrOptions : undefined;
     const options = (typeof encodingOrOptions === 'object' ? encodingOrOptions : maybeOptions) ?? {};
-    const source = await s3RandomAccessReader(this.context.s3(), this.artifact.location.s3Location);
-    const content = await readZipEntry(source, filePath, this.name, this.limits(options));
+    const content = await track(this.context, `reading '${filePath}' from input artifact '${this.name}'`, async () => {
+      const source = await s3RandomAccessReader(this.context.s3(), this.location, this.transfer());
+      return readZipEntry(source, filePath, this.name, this.limits(options));
+    });
     return encoding !== undefined ? content.toString(encoding) : content;
   }
 
   /** Streams one file of the artifact (Range reads, like readFile), for files too big for memory. */
   async openFile(filePath: string, options: ExtractOptions = {}): Promise<Readable> {
-    const source = await s3RandomAccessReader(this.context.s3(), this.artifact.location.s3Location);
-    return openZipEntryStream(source, filePath, this.name, this.limits(options));
+    return trackStream(this.context, `streaming '${filePath}' from input artifact '${this.name}'`, async () => {
+      const source = await s3RandomAccessReader(this.context.s3(), this.location, this.transfer());
+      return openZipEntryStream(source, filePath, this.name, this.limits(options));
+    });
   }
 
   /** Lists the artifact's entries from the zip's central directory (Range reads; no file data). */
   async list(): Promise<ArtifactEntry[]> {
-    const source = await s3RandomAccessReader(this.context.s3(), this.artifact.location.s3Location);
-    const zip = await openZip(source, this.name);
-    try {
-      return (await listEntries(zip, this.name)).map((e) => e.info);
-    } finally {
-      zip.close();
-    }
+    return track(this.context, `listing input artifact '${this.name}'`, async () => {
+      const source = await s3RandomAccessReader(this.context.s3(), this.location, this.transfer());
+      // The handler's entry limit bounds the listing's memory too.
+      const zip = await openZip(source, this.name, this.context.limits);
+      try {
+        return (await listEntries(zip, this.name)).map((e) => e.info);
+      } finally {
+        zip.close();
+      }
+    });
   }
 
-  /** The artifact's zip itself, streamed from S3. */
+  /**
+   * The artifact's zip itself, streamed from S3. A body that breaks off is resumed where it stopped (If-Match the
+   * object's ETag); the stream fails with an ArtifactTransferError when that cannot be done.
+   */
   async zipStream(): Promise<Readable> {
-    return getObjectStream(this.context.s3(), this.artifact.location.s3Location);
+    return trackStream(this.context, `streaming input artifact '${this.name}' (${this.url})`, async () =>
+      getObjectStream(this.context.s3(), this.location, this.transfer()),
+    );
   }
 
   /** The size of the artifact's zip in bytes. */
   async zipSize(): Promise<number> {
-    return objectSize(this.context.s3(), this.artifact.location.s3Location);
+    return track(this.context, `reading the size of input artifact '${this.name}' (${this.url})`, () =>
+      objectSize(this.context.s3(), this.location, this.transfer()),
+    );
   }
 
   /**
-   * Saves the artifact's zip to a file (streamed) and returns its path.
+   * Saves the artifact's zip to a file (streamed) and returns its path. A body that breaks off is resumed where it
+   * stopped (If-Match the object's ETag, a few attempts with backoff, within the time left); when that fails, the
+   * ArtifactTransferError names the artifact, the bytes received and the cause.
    *
    * @param file default: a file in a fresh temporary folder, removed when the invocation ends
    */
   async downloadZip(file?: string): Promise<string> {
     const target = file ?? path.join(await this.context.tempDir(`zip-${this.name}`), 'artifact.zip');
-    await pipeline(await this.zipStream(), fs.createWriteStream(target));
+    await track(this.context, `downloading input artifact '${this.name}' (${this.url})`, () =>
+      pipeline(getObjectStream(this.context.s3(), this.location, this.transfer()), fs.createWriteStream(target)),
+    );
     return target;
+  }
+
+  private get location(): S3ArtifactLocation {
+    return this.artifact.location.s3Location;
+  }
+
+  private get url(): string {
+    return `s3://${this.bucketName}/${this.objectKey}`;
+  }
+
+  private transfer(): TransferOptions {
+    return transferOptions(this.context, `input artifact '${this.name}'`);
   }
 
   private limits(options: ExtractOptions): ExtractionLimits {
@@ -185,8 +237,12 @@ export class OutputArtifact {
     });
     // The callback form: a failing zip (an unreadable file) destroys `counted`, which fails the upload.
     streamPipeline(body, counted, () => undefined);
+    const location = this.artifact.location.s3Location;
+    const transfer = transferOptions(this.context, `output artifact '${this.name}'`);
     try {
-      await uploadObject(this.context.s3(), this.artifact.location.s3Location, counted, this.context.encryptionKey);
+      await track(this.context, `uploading output artifact '${this.name}' (s3://${location.bucketName}/${location.objectKey})`, () =>
+        uploadObject(this.context.s3(), location, counted, this.context.encryptionKey, transfer),
+      );
     } catch (error) {
       counted.destroy(); // stops the zip writer (and closes the files it reads)
       throw error;
@@ -199,4 +255,38 @@ export class OutputArtifact {
       ms: Date.now() - started,
     });
   }
+}
+
+function transferOptions(context: ArtifactContext, what: string): TransferOptions {
+  return {
+    what,
+    ...(context.signal !== undefined ? { signal: context.signal } : {}),
+    ...(context.remainingTimeMs !== undefined ? { remainingTimeMs: context.remainingTimeMs } : {}),
+  };
+}
+
+/** Runs `fn` as an activity of the context (see ArtifactContext.activity). */
+async function track<T>(context: ArtifactContext, description: string, fn: () => Promise<T>): Promise<T> {
+  const end = context.activity?.(description);
+  try {
+    return await fn();
+  } finally {
+    end?.();
+  }
+}
+
+/** Like track, for an operation that returns a stream: the activity lasts until the stream closes. */
+async function trackStream(context: ArtifactContext, description: string, open: () => Promise<Readable>): Promise<Readable> {
+  const end = context.activity?.(description);
+  if (end === undefined) return open();
+  let stream: Readable;
+  try {
+    stream = await open();
+  } catch (error) {
+    end();
+    throw error;
+  }
+  if (stream.destroyed) end();
+  else stream.once('close', end);
+  return stream;
 }

@@ -24,6 +24,22 @@ export interface RangeSource {
   close(): Promise<void>;
 }
 
+/**
+ * Errors of the transport (S3, the network, an aborted signal) that pass through yauzl: they are not the zip's fault,
+ * and zip-read passes them on as they are instead of calling the zip corrupt.
+ */
+const transportErrors = new WeakSet<object>();
+
+/** Marks an error as the transport's (see transportErrors); returns it. */
+export function markTransportError<T>(error: T): T {
+  if (typeof error === 'object' && error !== null) transportErrors.add(error);
+  return error;
+}
+
+export function isTransportError(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && transportErrors.has(error);
+}
+
 export interface BlockCacheOptions {
   readonly blockBytes: number;
   readonly cachedBlocks: number;

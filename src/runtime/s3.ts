@@ -4,11 +4,18 @@
  *
  * Endpoints come from the SDK's own configuration (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, config files): the code that
  * runs on Lambda is the code that runs against local servers.
+ *
+ * The SDK retries a request that fails before its response body starts (5xx, SlowDown, throttling, network errors;
+ * standard retry mode, 3 attempts: https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html). It
+ * cannot retry a body that breaks off midway: downloads here resume such a body with a Range request from the byte
+ * where it stopped, If-Match the ETag of the first response, so that a changed object is never stitched together.
  */
-import { PassThrough, Readable } from 'stream';
-import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Readable } from 'stream';
+import { AbortMultipartUploadCommand, GetObjectCommand, GetObjectCommandOutput, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { RandomAccessReader } from 'yauzl';
-import { blockCachedReader, RangeSource } from './random-access';
+import { abortReason, sleep } from './abort';
+import { blockCachedReader, markTransportError, RangeSource } from './random-access';
+import { JobFailedError } from '../shared/errors';
 import type { ArtifactCredentials, EncryptionKey, S3ArtifactLocation } from '../shared/event';
 
 // Loaded on first use: handlers that never upload (or never read one file) do not pay for these at cold start.
@@ -32,37 +39,107 @@ export const defaultS3ClientFactory: S3ClientFactory = (credentials) =>
     },
   });
 
-/** The zip of an artifact as a stream, straight from S3. */
-export async function getObjectStream(client: S3Client, location: S3ArtifactLocation, range?: string): Promise<Readable> {
-  const response = await client.send(new GetObjectCommand({ Bucket: location.bucketName, Key: location.objectKey, Range: range }));
-  const body = response.Body;
-  if (!(body instanceof Readable)) {
-    throw new Error(`S3 returned no readable body for s3://${location.bucketName}/${location.objectKey}`);
-  }
-  return body;
+/** What a transfer needs besides the client and the object. */
+export interface TransferOptions {
+  /** The artifact, for messages: e.g. `input artifact 'Source'`. */
+  readonly what: string;
+  /** Stops the transfer (and every request of it) when it fires; nothing is retried after that. */
+  readonly signal?: AbortSignal;
+  /** Milliseconds left to the invocation: a resume that cannot finish in time is not started. */
+  readonly remainingTimeMs?: () => number;
 }
 
-export async function objectSize(client: S3Client, location: S3ArtifactLocation): Promise<number> {
-  const head = await client.send(new HeadObjectCommand({ Bucket: location.bucketName, Key: location.objectKey }));
-  if (typeof head.ContentLength !== 'number') {
-    throw new Error(`S3 returned no size for s3://${location.bucketName}/${location.objectKey}`);
+/**
+ * How a broken-off download body is resumed: at most `maxAttempts` requests in all, exponential backoff with full
+ * jitter between them (https://docs.aws.amazon.com/general/latest/gr/api-retries.html; "Exponential Backoff And
+ * Jitter", AWS Architecture Blog), and no new attempt when less than its delay plus `reserveMs` is left to the
+ * invocation (the reserve is for reporting the failure).
+ */
+export interface ResumePolicy {
+  readonly maxAttempts: number;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+  readonly reserveMs: number;
+}
+
+export const RESUME_POLICY: ResumePolicy = Object.freeze({ maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 2_000, reserveMs: 3_000 });
+
+/** A download of an artifact that could not be completed (or an object that changed while it was read). */
+export class ArtifactTransferError extends JobFailedError {
+  constructor(
+    message: string,
+    /** Bytes of the requested range received before giving up. */
+    readonly bytesReceived: number,
+    /** Bytes the request covers, when S3 said. */
+    readonly bytesExpected: number | undefined,
+    /** Requests made. */
+    readonly attempts: number,
+    /** The last error of the transfer. */
+    readonly cause: unknown,
+  ) {
+    super(message);
+    this.name = 'ArtifactTransferError';
   }
-  return head.ContentLength;
+}
+
+function s3Url(location: S3ArtifactLocation): string {
+  return `s3://${location.bucketName}/${location.objectKey}`;
+}
+
+/** Sends a command with the signal; once the signal has fired, the failure is its reason. */
+async function sendAbortable<T>(signal: AbortSignal | undefined, send: (options: { abortSignal?: AbortSignal }) => Promise<T>): Promise<T> {
+  try {
+    return await send(signal !== undefined ? { abortSignal: signal } : {});
+  } catch (error) {
+    if (signal?.aborted) throw abortReason(signal);
+    throw error;
+  }
+}
+
+/**
+ * The zip of an artifact (or bytes [start, end) of it) as a stream that resumes a broken-off body; see
+ * ResumingObjectStream.
+ */
+export function getObjectStream(
+  client: S3Client,
+  location: S3ArtifactLocation,
+  options: TransferOptions & { readonly start?: number; readonly end?: number; readonly etag?: string },
+): Readable {
+  return new ResumingObjectStream(client, location, options);
+}
+
+/** The size and ETag of an artifact's zip (a HEAD request). */
+export async function objectInfo(client: S3Client, location: S3ArtifactLocation, options: TransferOptions): Promise<{ size: number; etag?: string }> {
+  const command = new HeadObjectCommand({ Bucket: location.bucketName, Key: location.objectKey });
+  const head = await sendAbortable(options.signal, (o) => client.send(command, o));
+  if (typeof head.ContentLength !== 'number') {
+    throw new Error(`S3 returned no size for ${s3Url(location)}`);
+  }
+  return { size: head.ContentLength, ...(head.ETag !== undefined ? { etag: head.ETag } : {}) };
+}
+
+export async function objectSize(client: S3Client, location: S3ArtifactLocation, options: TransferOptions): Promise<number> {
+  return (await objectInfo(client, location, options)).size;
 }
 
 /**
  * Streams `body` to S3 as the artifact's zip. Uses multipart upload (lib-storage) so that memory stays bounded
  * whatever the size; SSE-KMS with the pipeline's key when the event carries an `encryptionKey` (job worker docs).
+ * The signal aborts the upload (lib-storage then aborts the multipart upload, so no object appears).
  */
 export async function uploadObject(
   client: S3Client,
   location: S3ArtifactLocation,
   body: Readable,
   encryptionKey: EncryptionKey | undefined,
+  options: TransferOptions,
 ): Promise<void> {
+  const { signal } = options;
+  if (signal?.aborted) throw abortReason(signal);
   const { Upload } = libStorage();
+  const abortController = new AbortController();
   const upload = new Upload({
-    client,
+    client: signal !== undefined ? withAbortSignal(client, signal) : client,
     params: {
       Bucket: location.bucketName,
       Key: location.objectKey,
@@ -74,37 +151,262 @@ export async function uploadObject(
     // target: 150 MB peak for a 200 MB artifact) with enough throughput.
     queueSize: 2,
     partSize: 5 * 1024 * 1024,
+    abortController,
   });
-  await upload.done();
+  const onAbort = () => abortController.abort(signal!.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await upload.done();
+  } catch (error) {
+    if (signal?.aborted) throw abortReason(signal);
+    throw error;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * The client as lib-storage sees it: every request it sends carries the signal (an in-flight part stops at once), except
+ * AbortMultipartUpload, the clean-up lib-storage sends after an abort so that no parts are left behind.
+ */
+function withAbortSignal(client: S3Client, signal: AbortSignal): S3Client {
+  type Send = (command: unknown, options?: object) => Promise<unknown>;
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      if (property !== 'send') return Reflect.get(target, property, receiver);
+      const send = target.send.bind(target) as Send;
+      return (command: unknown, options?: object) =>
+        command instanceof AbortMultipartUploadCommand ? send(command, options) : send(command, { ...options, abortSignal: signal });
+    },
+  });
 }
 
 /**
  * A yauzl random-access reader over an S3 object, with HTTP Range requests: reading one file of a 200 MB artifact
  * costs a few small requests instead of the whole download. Blocks of 256 KiB cover a whole central directory in most
- * zips with one request.
+ * zips with one request. Every read is If-Match the ETag of the first HEAD: a zip replaced between reading its
+ * directory and an entry fails clearly instead of mixing two archives.
  */
-export async function s3RandomAccessReader(client: S3Client, location: S3ArtifactLocation): Promise<{ reader: RandomAccessReader; size: number }> {
-  const size = await objectSize(client, location);
-  const range = (start: number, end: number) => `bytes=${start}-${end - 1}`;
+export async function s3RandomAccessReader(
+  client: S3Client,
+  location: S3ArtifactLocation,
+  options: TransferOptions,
+): Promise<{ reader: RandomAccessReader; size: number }> {
+  const { size, etag } = await objectInfo(client, location, options);
+  const ranged = (start: number, end: number) =>
+    getObjectStream(client, location, { ...options, start, end, ...(etag !== undefined ? { etag } : {}) });
   const source: RangeSource = {
     size,
     readRange: async (start, end) => {
       const chunks: Buffer[] = [];
-      for await (const chunk of await getObjectStream(client, location, range(start, end))) chunks.push(chunk as Buffer);
+      try {
+        for await (const chunk of ranged(start, end)) chunks.push(chunk as Buffer);
+      } catch (error) {
+        throw markTransportError(error);
+      }
       return Buffer.concat(chunks);
     },
-    streamRange: (start, end) => {
-      const out = new PassThrough();
-      getObjectStream(client, location, range(start, end)).then(
-        (body) => {
-          body.on('error', (error) => out.destroy(error));
-          body.pipe(out);
-        },
-        (error: Error) => out.destroy(error),
-      );
-      return out;
-    },
+    streamRange: (start, end) => ranged(start, end),
     close: async () => undefined,
   };
   return { reader: blockCachedReader(source, { blockBytes: 256 * 1024, cachedBlocks: 8 }), size };
+}
+
+/**
+ * An S3 object's bytes (or a range of them) as a stream. When the body breaks off (a reset, a premature close, fewer
+ * bytes than its Content-Length), the download goes on with `Range: bytes=<next byte>-` If-Match the first ETag, within
+ * RESUME_POLICY. Errors end the stream: the S3 error of the first request as the SDK reports it, an
+ * ArtifactTransferError once resuming fails or the object changed, the signal's reason when it fires.
+ */
+class ResumingObjectStream extends Readable {
+  /** Bytes pushed so far (from `start`). */
+  private received = 0;
+  /** Bytes this stream must deliver, once known. */
+  private expected: number | undefined;
+  private etag: string | undefined;
+  private body: Readable | undefined;
+  private started = false;
+  private attempts = 0;
+  /** Fires when the stream is destroyed (by its reader, an error or the caller's signal): stops requests and waits. */
+  private readonly stop = new AbortController();
+  private readonly onCallerAbort: () => void;
+
+  constructor(
+    private readonly client: S3Client,
+    private readonly location: S3ArtifactLocation,
+    private readonly options: TransferOptions & { readonly start?: number; readonly end?: number; readonly etag?: string },
+  ) {
+    super({ highWaterMark: 256 * 1024 });
+    this.etag = options.etag;
+    if (options.end !== undefined) this.expected = Math.max(0, options.end - (options.start ?? 0));
+    this.onCallerAbort = () => this.destroy(abortReason(options.signal!));
+    options.signal?.addEventListener('abort', this.onCallerAbort, { once: true });
+  }
+
+  _read(): void {
+    if (!this.started) {
+      this.started = true;
+      this.download().then(
+        () => {
+          if (!this.destroyed) this.push(null);
+        },
+        (error: Error) => {
+          if (!this.destroyed) this.destroy(error);
+        },
+      );
+      return;
+    }
+    this.body?.resume();
+  }
+
+  _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.options.signal?.removeEventListener('abort', this.onCallerAbort);
+    this.stop.abort();
+    this.body?.destroy();
+    if (error !== null) markTransportError(error);
+    callback(error);
+  }
+
+  private async download(): Promise<void> {
+    const { signal } = this.options;
+    if (signal?.aborted) throw abortReason(signal);
+    let lastError: unknown;
+    for (;;) {
+      if (this.expected !== undefined && this.received >= this.expected) return;
+      if (this.attempts > 0) await this.beforeResuming(lastError);
+      this.attempts++;
+      let response: GetObjectCommandOutput;
+      try {
+        response = await this.client.send(this.request(), { abortSignal: this.stop.signal });
+      } catch (error) {
+        if (this.destroyed) return;
+        if (isPreconditionFailed(error)) throw this.changed(error);
+        // The SDK has retried the first request already; a resume's request failing for a transient reason is one
+        // more broken attempt.
+        if (this.attempts === 1 || !isTransient(error)) throw this.attempts === 1 ? error : this.failure('S3 refused to resume it', error);
+        lastError = error;
+        continue;
+      }
+      try {
+        await this.pump(response);
+        return;
+      } catch (error) {
+        if (this.destroyed) return;
+        lastError = error;
+      }
+    }
+  }
+
+  private request(): GetObjectCommand {
+    const start = (this.options.start ?? 0) + this.received;
+    const end = this.options.end;
+    const whole = start === 0 && end === undefined;
+    return new GetObjectCommand({
+      Bucket: this.location.bucketName,
+      Key: this.location.objectKey,
+      ...(whole ? {} : { Range: `bytes=${start}-${end !== undefined ? end - 1 : ''}` }),
+      ...(this.etag !== undefined ? { IfMatch: this.etag } : {}),
+    });
+  }
+
+  /** Pushes the response body; resolves at its end, rejects when it breaks off or ends short of its Content-Length. */
+  private pump(response: GetObjectCommandOutput): Promise<void> {
+    const body = response.Body;
+    if (!(body instanceof Readable)) {
+      return Promise.reject(new Error(`S3 returned no readable body for ${s3Url(this.location)}`));
+    }
+    this.etag ??= response.ETag;
+    const declared = response.ContentLength;
+    if (this.expected === undefined && typeof declared === 'number') this.expected = this.received + declared;
+    return new Promise<void>((resolve, reject) => {
+      let got = 0;
+      let settled = false;
+      const settle = (error?: Error) => {
+        if (settled) return;
+        settled = true;
+        this.body = undefined;
+        if (error !== undefined) {
+          body.destroy();
+          reject(error);
+        } else {
+          resolve();
+        }
+      };
+      this.body = body;
+      body.on('data', (chunk: Buffer) => {
+        got += chunk.length;
+        this.received += chunk.length;
+        if (!this.push(chunk)) body.pause();
+      });
+      body.once('end', () =>
+        settle(typeof declared === 'number' && got < declared ? new Error(`the body ended after ${got} of its ${declared} bytes`) : undefined),
+      );
+      body.once('error', (error: Error) => settle(error));
+      body.once('close', () => settle(new Error(`the connection closed after ${got} bytes of the body`)));
+    });
+  }
+
+  /** Waits before the next attempt, or throws when there is none left (attempts, time). */
+  private async beforeResuming(lastError: unknown): Promise<void> {
+    const { maxAttempts, baseDelayMs, maxDelayMs, reserveMs } = RESUME_POLICY;
+    if (this.attempts >= maxAttempts) throw this.failure(`gave up after ${attemptsText(this.attempts)}`, lastError);
+    const delay = Math.round(Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (this.attempts - 1)));
+    const remaining = this.options.remainingTimeMs?.();
+    if (remaining !== undefined && remaining < delay + reserveMs) {
+      throw this.failure(`stopped after ${attemptsText(this.attempts)} with ${Math.max(0, Math.round(remaining))} ms left to the invocation`, lastError);
+    }
+    await sleep(delay, this.stop.signal);
+  }
+
+  private describe(): string {
+    const { start, end } = this.options;
+    const range = start !== undefined || end !== undefined ? ` bytes ${start ?? 0}-${end !== undefined ? end - 1 : ''} of` : '';
+    return `${this.options.what} (${range.trimStart()}${range !== '' ? ' ' : ''}${s3Url(this.location)})`;
+  }
+
+  private failure(why: string, cause: unknown): ArtifactTransferError {
+    const total = this.expected !== undefined ? String(this.expected) : 'an unknown number of';
+    return new ArtifactTransferError(
+      `Could not download ${this.describe()}: ${why}; ${this.received} of ${total} bytes received; last error: ${messageOf(cause)}`,
+      this.received,
+      this.expected,
+      this.attempts,
+      cause,
+    );
+  }
+
+  private changed(cause: unknown): ArtifactTransferError {
+    return new ArtifactTransferError(
+      `Could not download ${this.describe()}: the artifact changed while it was being downloaded ` +
+        `(S3 answered 412 PreconditionFailed to If-Match ${this.etag ?? '?'} after ${this.received} bytes)`,
+      this.received,
+      this.expected,
+      this.attempts,
+      cause,
+    );
+  }
+}
+
+function statusOf(error: unknown): number | undefined {
+  return (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+}
+
+function isPreconditionFailed(error: unknown): boolean {
+  return statusOf(error) === 412 || (error as { name?: string } | undefined)?.name === 'PreconditionFailed';
+}
+
+/** No HTTP answer (a network error) or a 5xx: worth another attempt. */
+function isTransient(error: unknown): boolean {
+  const status = statusOf(error);
+  return status === undefined || status >= 500;
+}
+
+function messageOf(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as NodeJS.ErrnoException).code;
+  return code !== undefined && !error.message.includes(code) ? `${error.message} (${code})` : error.message;
+}
+
+function attemptsText(attempts: number): string {
+  return attempts === 1 ? '1 attempt' : `${attempts} attempts`;
 }

@@ -13,11 +13,13 @@ import { pipeline as streamPipeline, Readable, Transform } from 'stream';
 import { pipeline } from 'stream/promises';
 import * as zlib from 'zlib';
 import type { Entry, RandomAccessReader, ZipFile } from 'yauzl';
-import { blockCachedReader, RangeSource } from './random-access';
+import { abortReason } from './abort';
+import { blockCachedReader, isTransportError, markTransportError, RangeSource } from './random-access';
 import {
   ArtifactSafetyError,
   checkDeclaredEntry,
   checkDeclaredTotals,
+  checkEntryCount,
   checkSymlinkTarget,
   ExtractionLimits,
   insideRoot,
@@ -70,20 +72,36 @@ export interface ArtifactEntry {
 
 type ZipSource = { readonly file: string } | { readonly reader: RandomAccessReader; readonly size: number };
 
-export async function openZip(source: ZipSource, artifact: string): Promise<ZipFile> {
+/**
+ * Opens a zip: yauzl reads its end-of-central-directory record (and the ZIP64 one when present), nothing else yet.
+ * With `limits`, a zip whose end record declares more than `maxEntries` entries is refused right there, before a
+ * single entry is listed: a 65,537-entry zip costs one small read, not the listing of 65,537 entries. (yauzl lists no
+ * more entries than the end record declares, so a record that understates the count cannot smuggle more in.)
+ */
+export async function openZip(source: ZipSource, artifact: string, limits?: Pick<ExtractionLimits, 'maxEntries'>): Promise<ZipFile> {
   // decodeStrings off: yauzl would refuse unsafe names itself, with terse messages; we decode the names (CP437 or
   // UTF-8, Info-ZIP Unicode Path) with its own getFileNameLowLevel and check them in zip-safety.ts.
   const options = { lazyEntries: true, autoClose: false, validateEntrySizes: true, decodeStrings: false, strictFileNames: false };
   const { reader, size } = 'file' in source ? await fileReader(source.file) : source;
+  let zip: ZipFile;
   try {
-    return await new Promise<ZipFile>((resolve, reject) =>
-      yauzl().fromRandomAccessReader(reader, size, options, (err, zip) => (err ? reject(err) : resolve(zip))),
+    zip = await new Promise<ZipFile>((resolve, reject) =>
+      yauzl().fromRandomAccessReader(reader, size, options, (err, opened) => (err ? reject(err) : resolve(opened))),
     );
   } catch (error) {
     // yauzl keeps its reference to the reader when it refuses the zip: release it (closes the file).
     (reader as unknown as { unref(): void }).unref();
     throw asZipError(error, artifact);
   }
+  if (limits !== undefined) {
+    try {
+      checkEntryCount(zip.entryCount, limits, artifact);
+    } catch (error) {
+      zip.close();
+      throw error;
+    }
+  }
+  return zip;
 }
 
 /** A local zip read through cached blocks (the central directory in a few reads) and large stream chunks. */
@@ -135,11 +153,15 @@ export async function extractZip(
   artifact: string,
   limits: ExtractionLimits,
   zipBytes: number,
+  options: { readonly signal?: AbortSignal } = {},
 ): Promise<ExtractSummary> {
-  const zip = await openZip(source, artifact);
+  const { signal } = options;
+  stopIfAborted(signal);
+  const zip = await openZip(source, artifact, limits);
   const data = 'file' in source ? await fileEntryData(zip, source.file, artifact) : yauzlEntryData(zip, artifact);
   try {
     const entries = await listEntries(zip, artifact);
+    stopIfAborted(signal);
     const planned = planExtraction(entries, root, artifact, limits, zipBytes);
     await fs.promises.mkdir(root, { recursive: true });
     const budget = { remaining: limits.maxTotalBytes };
@@ -154,7 +176,7 @@ export async function extractZip(
     const small = data.sync !== undefined ? files.filter((p) => isPlainSmallEntry(p.entry)) : [];
     if (data.sync !== undefined && small.length > 0) {
       try {
-        bytes += await writeSmallEntriesSync(data.sync, small, budget, limits, artifact);
+        bytes += await writeSmallEntriesSync(data.sync, small, budget, limits, artifact, signal);
       } catch (error) {
         throw asZipError(error, artifact);
       }
@@ -164,6 +186,7 @@ export async function extractZip(
       small.length > 0 ? files.filter((p) => !small.includes(p)) : files,
       EXTRACT_CONCURRENCY,
       async (item) => {
+        stopIfAborted(signal);
         await mkdirOnce(path.dirname(item.target), made);
         const written = await writeEntry(data, item.entry, item.target, item.info.mode, budget, limits, artifact);
         bytes += written;
@@ -171,6 +194,7 @@ export async function extractZip(
     );
     const links = planned.filter((p) => p.info.kind === 'symlink');
     for (const link of links) {
+      stopIfAborted(signal);
       const target = (await readEntryBuffer(zip, link.entry, SYMLINK_TARGET_MAX_BYTES, artifact)).toString('utf8');
       checkSymlinkTarget(root, link.relative, target, artifact);
       await mkdirOnce(path.dirname(link.target), made);
@@ -188,7 +212,7 @@ export async function extractZip(
 
 /** Reads one entry into memory, by its path in the zip ('/' or '\' separators). */
 export async function readZipEntry(source: ZipSource, entryPath: string, artifact: string, limits: ExtractionLimits): Promise<Buffer> {
-  const zip = await openZip(source, artifact);
+  const zip = await openZip(source, artifact, limits);
   try {
     const { entry, info } = await findEntry(zip, entryPath, artifact);
     checkDeclaredEntry(entry, limits, artifact);
@@ -200,7 +224,7 @@ export async function readZipEntry(source: ZipSource, entryPath: string, artifac
 
 /** Streams one entry, by its path in the zip. The stream fails if the entry inflates beyond the limits. */
 export async function openZipEntryStream(source: ZipSource, entryPath: string, artifact: string, limits: ExtractionLimits): Promise<Readable> {
-  const zip = await openZip(source, artifact);
+  const zip = await openZip(source, artifact, limits);
   try {
     const { entry } = await findEntry(zip, entryPath, artifact);
     checkDeclaredEntry(entry, limits, artifact);
@@ -373,6 +397,7 @@ async function writeSmallEntriesSync(
   budget: { remaining: number },
   limits: ExtractionLimits,
   artifact: string,
+  signal: AbortSignal | undefined,
 ): Promise<number> {
   const made = new Set<string>();
   let bytes = 0;
@@ -394,6 +419,7 @@ async function writeSmallEntriesSync(
     if (sinceYield >= SYNC_BYTES_BETWEEN_YIELDS) {
       sinceYield = 0;
       await new Promise((resolve) => setImmediate(resolve));
+      stopIfAborted(signal);
     }
   }
   return bytes;
@@ -678,9 +704,15 @@ async function verifyLinksResolveInside(root: string, links: readonly PlannedEnt
   }
 }
 
+/** An extraction stops between entries once the signal fires, with its reason (never called a corrupt zip). */
+function stopIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw markTransportError(abortReason(signal));
+}
+
 /** yauzl reports unsafe names and corrupt data as plain Errors; give them the artifact's name and a reason. */
 function asZipError(error: unknown, artifact: string): Error {
   if (error instanceof ArtifactSafetyError) return error;
+  if (isTransportError(error)) return error as Error; // S3, the network, an abort: not the zip's fault
   const message = error instanceof Error ? error.message : String(error);
   if (/^(absolute path|invalid relative path|invalid characters in fileName)/.test(message)) {
     return new ArtifactSafetyError('unsafe-path', `Artifact ${artifact}: unsafe entry name (${message}); refusing to extract`);

@@ -145,18 +145,27 @@ export function checkDeclaredEntry(
   }
 }
 
+/**
+ * Refuses a zip with more entries than `maxEntries`. Called with the count of the end-of-central-directory record (or
+ * of the ZIP64 one) as soon as the zip is opened, so that a zip of millions of entries is refused before any of them
+ * is listed (listing costs time and memory per entry); and again with the count of the entries actually listed.
+ */
+export function checkEntryCount(entryCount: number, limits: Pick<ExtractionLimits, 'maxEntries'>, artifact: string): void {
+  if (entryCount > limits.maxEntries) {
+    throw new ArtifactSafetyError(
+      'too-many-entries',
+      `Artifact ${artifact} has ${entryCount} entries, more than the limit of ${limits.maxEntries} (raise maxEntries if it is legitimate)`,
+    );
+  }
+}
+
 /** Refuses a zip whose entry count, total declared size or overall ratio breaks the limits. */
 export function checkDeclaredTotals(
   totals: { readonly entryCount: number; readonly uncompressedBytes: number; readonly zipBytes: number },
   limits: ExtractionLimits,
   artifact: string,
 ): void {
-  if (totals.entryCount > limits.maxEntries) {
-    throw new ArtifactSafetyError(
-      'too-many-entries',
-      `Artifact ${artifact} has ${totals.entryCount} entries, more than the limit of ${limits.maxEntries} (raise maxEntries if it is legitimate)`,
-    );
-  }
+  checkEntryCount(totals.entryCount, limits, artifact);
   if (totals.uncompressedBytes > limits.maxTotalBytes) {
     throw tooLarge(artifact, limits);
   }

@@ -11,7 +11,7 @@ import * as path from 'path';
 import fc from 'fast-check';
 import { Tally } from './tally';
 import { centralDirectoryOffset, forgeZip64, manyEntries } from './zip-forge';
-import { extractZip, readZipEntry } from '../../src/runtime/zip-read';
+import { extractZip, listEntries, openZip, readZipEntry } from '../../src/runtime/zip-read';
 import { ArtifactSafetyError, DEFAULT_EXTRACTION_LIMITS, ExtractionLimits, resolveLimits } from '../../src/runtime/zip-safety';
 import { JobFailedError } from '../../src/shared/errors';
 import { CraftedEntry, craftZip } from '../runtime/zip-craft';
@@ -211,9 +211,24 @@ describe('specific hostile zips', () => {
     expect((await readZipEntry({ file: await writeZip(zip) }, 'big-header.txt', 'Hostile', DEFAULT_EXTRACTION_LIMITS)).toString()).toBe('zip64 sizes');
   });
 
-  test('65,537 entries (ZIP64 end records) are all read from the central directory, and refused by a lower entry limit', async () => {
-    const outcome = await extract(forgeZip64(manyEntries(65_537)), resolveLimits({ maxEntries: 65_536 }));
-    expect(outcome).toMatchObject({ kind: 'refused', reason: 'too-many-entries', message: expect.stringMatching(/has 65537 entries/) });
+  describe('65,537 entries (ZIP64 end records)', () => {
+    const many = forgeZip64(manyEntries(65_537));
+
+    test('are all listed from the central directory', async () => {
+      const zip = await openZip({ file: await writeZip(many) }, 'Hostile');
+      try {
+        const entries = await listEntries(zip, 'Hostile');
+        expect(entries).toHaveLength(65_537);
+        expect(entries[65_536].info.path).toBe('d16/f0065536');
+      } finally {
+        zip.close();
+      }
+    });
+
+    test('are refused by a lower entry limit from the end record, before any entry is listed', async () => {
+      const outcome = await extract(many, resolveLimits({ maxEntries: 65_536 }));
+      expect(outcome).toMatchObject({ kind: 'refused', reason: 'too-many-entries', message: expect.stringMatching(/has 65537 entries/) });
+    });
   });
 
   test('a ZIP64 end record pointing past the end of the file is refused as corrupt', async () => {

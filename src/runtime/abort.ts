@@ -1,0 +1,29 @@
+/**
+ * Cancellation of artifact work through an AbortSignal (the job's deadline watchdog aborts it shortly before Lambda
+ * stops the invocation), and pauses that end early when it fires.
+ */
+
+/** The error an aborted operation rejects with: the signal's reason when it is an Error, else `aborted: <reason>`. */
+export function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new Error(`aborted: ${String(reason)}`);
+}
+
+/** Waits `ms`, or rejects with the signal's reason as soon as it fires. */
+export function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(abortReason(signal));
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortReason(signal!));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
