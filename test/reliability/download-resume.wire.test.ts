@@ -310,6 +310,21 @@ describe.each(backends)('artifact transfers through the fault proxy in front of 
       expect(await pending).toBe(reason);
       expect(await exists(key)).toBe(false);
     });
+
+    test('stops a multipart upload whose part stalls; the multipart upload is aborted and no output object appears', async () => {
+      const key = `pipeline/Out/${++keys}`;
+      const controller = new AbortController();
+      const reason = new Error('deadline');
+      const pending = withFaults([{ kind: 'stall', methods: ['PUT'], path: /partNumber=2/ }], () =>
+        output(key, { signal: controller.signal }).uploadFiles({ 'big.bin': randomBytes(12 * 1024 * 1024) }),
+      ).catch((e) => e);
+      await waitFor(() => requestsFor(key, 'PUT').some((r) => r.fault === 'stall'));
+      controller.abort(reason);
+      expect(await pending).toBe(reason);
+      // lib-storage cleans up after an abort: AbortMultipartUpload is the one request sent without the signal.
+      await waitFor(() => requestsFor(key, 'DELETE').length > 0);
+      expect(await exists(key)).toBe(false);
+    });
   });
 
   describe('the activity hook', () => {
