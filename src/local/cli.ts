@@ -110,7 +110,8 @@ Options:
   --input <name=path>          An input artifact: a folder (zipped) or a .zip file (repeatable)
   --output <name>              An output artifact name (repeatable); extracted to --output-dir after a success
   --user-parameters <json|@file>  The action's UserParameters (a string; @file reads it from a file)
-  --timeout <seconds>          The function timeout (default 300, as PipelineJobFunction)
+  --timeout <seconds>          The function timeout (default 300, as PipelineJobFunction); the context's
+                               remaining time counts down from it, so jobHandler's deadline watchdog works locally
   --max-invocations <n>        Most invocations a continued job may take (default 10)
   --encryption-key <kms arn>   Artifacts use SSE-KMS with this key, and the event carries it
   --function-name <name>       The function name the context and the event show

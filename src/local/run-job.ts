@@ -44,7 +44,11 @@ export interface RunJobOptions {
   readonly encryptionKey?: string;
   /** How many invocations a job may take when the handler continues it (continuation tokens). @default 10 */
   readonly maxInvocations?: number;
-  /** Like the function's timeout: an invocation running longer counts as timed out. @default 300000 (PipelineJobFunction's 5 minutes) */
+  /**
+   * Like the function's timeout: the context's `getRemainingTimeInMillis()` counts down from it (so jobHandler's
+   * deadline watchdog reports a handler still running shortly before it), and an invocation running longer counts as
+   * timed out. @default 300000 (PipelineJobFunction's 5 minutes)
+   */
   readonly timeoutMs?: number;
   /** @default 'local-pipeline-job-function' */
   readonly functionName?: string;

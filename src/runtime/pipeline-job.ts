@@ -46,6 +46,13 @@ export interface PipelineJob<P = unknown, S = unknown> {
   readonly event: CodePipelineJobEvent;
   /** A structured JSON logger whose lines carry the job id as `correlationId`. */
   readonly logger: Logger;
+  /**
+   * Aborted when the invocation reaches its deadline (see `deadlineMarginMs` of `jobHandler`): the job has then been
+   * reported, and whatever the handler does after that is ignored. Artifact transfers stop by themselves; pass it to
+   * your own long calls (`fetch(url, { signal: job.signal })`, an AWS SDK `send(command, { abortSignal: job.signal })`)
+   * or check it between steps. Its `reason` is an Error saying why.
+   */
+  readonly signal: AbortSignal;
   /** An input artifact by name; the name may be left out when the action has exactly one. */
   inputArtifact(name?: string): InputArtifact;
   /** An output artifact by name; the name may be left out when the action has exactly one. */
@@ -57,8 +64,22 @@ export interface PipelineJob<P = unknown, S = unknown> {
    * Return the result: `return job.continueLater({ step: 2 }, { summary: 'waiting' })`.
    */
   continueLater(state?: S, progress?: Progress): ContinueLater;
+  /**
+   * Records the state to continue from should this invocation reach its deadline (see `onDeadline: 'continue'` of
+   * `jobHandler`): the runtime then reports `continueLater(state, progress)` for the latest checkpoint instead of a
+   * failure. Call it after each step that need not be done again. The state is encoded at once, so a state that does
+   * not fit into the continuation token throws here, where it is made. Without `onDeadline: 'continue'` it is kept
+   * but never used.
+   */
+  checkpoint(state: S, progress?: Progress): void;
   /** Milliseconds left before Lambda stops this invocation (Infinity outside Lambda). */
   remainingTimeMs(): number;
+}
+
+/** The latest `job.checkpoint(...)`: the continuation token ready to report. */
+export interface Checkpoint {
+  readonly token: string;
+  readonly progress: Progress;
 }
 
 export interface JobSetup<P, S> {
@@ -91,6 +112,12 @@ export class Job<P, S> implements PipelineJob<P, S> {
   private s3Client: S3Client | undefined;
   private readonly tempDirs: string[] = [];
   private readonly artifactContext: ArtifactContext;
+  private readonly abortController = new AbortController();
+  /** The artifact operations running now, in the order they started. */
+  private readonly activities = new Map<number, string>();
+  private activityCount = 0;
+  private latestCheckpoint: Checkpoint | undefined;
+  private disposed = false;
 
   constructor(private readonly setup: JobSetup<P, S>) {
     const details = setup.event['CodePipeline.job'];
@@ -112,7 +139,14 @@ export class Job<P, S> implements PipelineJob<P, S> {
       limits: setup.limits,
       encryptionKey: this.encryptionKey,
       logger: this.logger,
+      signal: this.signal,
+      remainingTimeMs: () => this.remainingTimeMs(),
+      activity: (description) => this.beginActivity(description),
     };
+  }
+
+  get signal(): AbortSignal {
+    return this.abortController.signal;
   }
 
   inputArtifact(name?: string): InputArtifact {
@@ -127,29 +161,73 @@ export class Job<P, S> implements PipelineJob<P, S> {
     return continueLaterResult(encodeContinuation(state), progress);
   }
 
-  remainingTimeMs(): number {
-    const remaining = this.setup.context?.getRemainingTimeInMillis?.();
-    return typeof remaining === 'number' ? remaining : Number.POSITIVE_INFINITY;
+  checkpoint(state: S, progress: Progress = {}): void {
+    this.latestCheckpoint = { token: encodeContinuation(state), progress };
   }
 
-  /** Removes the temporary folders and closes the S3 client this invocation created. */
+  remainingTimeMs(): number {
+    const remaining = this.setup.context?.getRemainingTimeInMillis?.();
+    return typeof remaining === 'number' && !Number.isNaN(remaining) ? remaining : Number.POSITIVE_INFINITY;
+  }
+
+  /** The latest checkpoint of this invocation, if the handler made one. */
+  get lastCheckpoint(): Checkpoint | undefined {
+    return this.latestCheckpoint;
+  }
+
+  /** What the job is doing now, e.g. "downloading input artifact 'Source' (s3://b/k)"; undefined between operations. */
+  currentActivity(): string | undefined {
+    return this.activities.size === 0 ? undefined : [...this.activities.values()].join(' and ');
+  }
+
+  /** Marks the start of an operation (for the deadline message); the returned function marks its end. */
+  beginActivity(description: string): () => void {
+    const id = ++this.activityCount;
+    this.activities.set(id, description);
+    return () => {
+      this.activities.delete(id);
+    };
+  }
+
+  /** Stops the handler's work: `signal` fires with `reason`, and artifact transfers end. */
+  abort(reason: Error): void {
+    if (!this.signal.aborted) this.abortController.abort(reason);
+  }
+
+  /**
+   * Removes the temporary folders and closes the S3 client this invocation created. Artifact operations the handler
+   * starts afterwards (it may still run after a deadline) fail at once instead of leaving files in the warm /tmp.
+   */
   async dispose(): Promise<void> {
-    await Promise.all(this.tempDirs.map((dir) => fs.promises.rm(dir, { recursive: true, force: true })));
-    this.tempDirs.length = 0;
+    this.disposed = true;
+    const dirs = this.tempDirs.splice(0);
+    await Promise.all(dirs.map((dir) => fs.promises.rm(dir, { recursive: true, force: true })));
     if (this.setup.ownsS3Client) this.s3Client?.destroy();
     this.s3Client = undefined;
   }
 
   private s3(): S3Client {
+    this.assertLive();
     this.s3Client ??= this.setup.s3ClientFactory(this.setup.event['CodePipeline.job'].data.artifactCredentials);
     return this.s3Client;
   }
 
   private async tempDir(label: string): Promise<string> {
+    this.assertLive();
     // Lambda keeps /tmp between invocations of a warm function: everything made here is removed in dispose().
     const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), `cpi-${label.replace(/[^A-Za-z0-9_-]/g, '_')}-`));
+    if (this.disposed) {
+      await fs.promises.rm(dir, { recursive: true, force: true });
+      this.assertLive();
+    }
     this.tempDirs.push(dir);
     return dir;
+  }
+
+  private assertLive(): void {
+    if (!this.disposed) return;
+    const why = this.signal.aborted && this.signal.reason instanceof Error ? ` (${this.signal.reason.message})` : '';
+    throw new JobFailedError(`The invocation of job ${this.id} has ended${why}: artifacts cannot be used after the job was reported`);
   }
 
   private pick(artifacts: readonly JobArtifact[], kind: 'input' | 'output', name: string | undefined): JobArtifact {

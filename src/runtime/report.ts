@@ -12,8 +12,50 @@ import { Logger } from './logger';
 import { truncateWithMarker } from './text';
 import { FAILURE_MESSAGE_MAX_LENGTH, FailureType } from '../shared/limits';
 
-/** What happened to a report. */
-export type ReportOutcome = 'reported' | 'already-ended' | 'job-not-found';
+/**
+ * What happened to a report. 'success-refused': CodePipeline refused the success report with a client error that a
+ * retry cannot fix (e.g. a ValidationException), and the job was reported failed instead, saying why.
+ */
+export type ReportOutcome = 'reported' | 'already-ended' | 'job-not-found' | 'success-refused';
+
+/**
+ * How long a report may keep retrying: until `remainingTimeMs()` falls under `reserveMs`. The reserve is what is left
+ * for the invocation to end on its own terms (throw, log, clean up) before Lambda stops it.
+ */
+export interface ReportDeadline {
+  readonly remainingTimeMs: () => number;
+  readonly reserveMs: number;
+}
+
+/**
+ * Without a deadline (no Lambda context, e.g. the crash reporter, which is not given one) reports retry for this long:
+ * a third of the crash reporter function's 30-second timeout.
+ */
+export const REPORT_RETRY_BUDGET_WITHOUT_DEADLINE_MS = 10_000;
+/**
+ * Exponential backoff with jitter between report attempts, as AWS recommends for throttling and 5xx errors
+ * (https://docs.aws.amazon.com/general/latest/gr/api-retries.html; "Timeouts, retries and backoff with jitter",
+ * Amazon Builders' Library). The cap keeps a long throttling spell from using up a short function's remaining time in
+ * one wait.
+ */
+const RETRY_BASE_DELAY_MS = 50;
+const RETRY_MAX_DELAY_MS = 2_000;
+/** setTimeout's longest delay (2^31 - 1 ms). */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** Thrown when a report could not be made within the time left: Lambda then retries, and the crash reporter reports last. */
+export class JobReportError extends Error {
+  constructor(
+    message: string,
+    /** The last error of the API call. */
+    readonly cause: unknown,
+    /** How many times the report was sent. */
+    readonly attempts: number,
+  ) {
+    super(message);
+    this.name = 'JobReportError';
+  }
+}
 
 let shared: { readonly key: string; readonly client: CodePipelineClient } | undefined;
 
@@ -52,6 +94,7 @@ export async function putJobFailure(
   jobId: string,
   failure: FailureReport,
   logger: Logger,
+  deadline?: ReportDeadline,
 ): Promise<ReportOutcome> {
   const input: PutJobFailureResultInput = {
     jobId,
@@ -61,38 +104,201 @@ export async function putJobFailure(
       ...(failure.externalExecutionId !== undefined ? { externalExecutionId: failure.externalExecutionId } : {}),
     },
   };
-  return send(() => client.send(new PutJobFailureResultCommand(input)), 'PutJobFailureResult', logger);
+  return send((abortSignal) => client.send(new PutJobFailureResultCommand(input), { abortSignal }), 'PutJobFailureResult', logger, deadline);
 }
 
+/**
+ * Reports a success (or a continuation). When CodePipeline refuses it with a client error a retry cannot fix (a
+ * ValidationException for an output variable or execution detail the API will not take, an
+ * OutputVariablesSizeExceededException, a missing permission...), the job is reported failed instead, with a message
+ * saying that the success report was refused and why: otherwise the action would wait until it times out.
+ */
 export async function putJobSuccess(
   client: CodePipelineClient,
   input: PutJobSuccessResultInput,
   logger: Logger,
+  deadline?: ReportDeadline,
 ): Promise<ReportOutcome> {
-  return send(() => client.send(new PutJobSuccessResultCommand(input)), 'PutJobSuccessResult', logger);
+  try {
+    return await send((abortSignal) => client.send(new PutJobSuccessResultCommand(input), { abortSignal }), 'PutJobSuccessResult', logger, deadline);
+  } catch (error) {
+    if (!(error instanceof SuccessRefused)) throw error;
+    const refusal = error.cause;
+    const failure: FailureReport = {
+      type: 'JobFailed',
+      message: refusedSuccessMessage(input, refusal),
+      ...(input.executionDetails?.externalExecutionId !== undefined ? { externalExecutionId: input.executionDetails.externalExecutionId } : {}),
+    };
+    logger.error('PutJobSuccessResult was refused; reporting the job failed instead', { error: refusal });
+    const outcome = await putJobFailure(client, input.jobId!, failure, logger, deadline);
+    return outcome === 'reported' ? 'success-refused' : outcome;
+  }
+}
+
+function refusedSuccessMessage(input: PutJobSuccessResultInput, refusal: unknown): string {
+  const variables = Object.keys(input.outputVariables ?? {});
+  const sent = [
+    input.continuationToken !== undefined ? `a continuation token of ${input.continuationToken.length} characters` : undefined,
+    variables.length > 0 ? `output variables ${variables.join(', ')}` : undefined,
+    input.executionDetails?.summary !== undefined ? `a summary of ${input.executionDetails.summary.length} characters` : undefined,
+  ].filter((part): part is string => part !== undefined);
+  return (
+    `${input.continuationToken !== undefined ? 'The handler asked to continue the job later' : 'The handler succeeded'}, but CodePipeline ` +
+    `refused its success report (${describeError(refusal)}), so the job is reported failed instead.` +
+    (sent.length > 0 ? ` The report carried ${sent.join(', ')}.` : '')
+  );
+}
+
+/** The success report got a client error that retrying cannot fix (carried to putJobSuccess, never thrown further). */
+class SuccessRefused extends Error {
+  constructor(readonly cause: unknown) {
+    super(describeError(cause));
+    this.name = 'SuccessRefused';
+  }
 }
 
 /**
- * Sends one report. Two API errors are expected in normal operation and are logged, not thrown:
+ * Sends one report, retrying what may pass on a later attempt: throttling, 5xx answers and network errors (beyond the
+ * SDK's own attempts), with backoff and jitter, for as long as the deadline allows. Each attempt is aborted when the
+ * time runs out, so the invocation ends with an error (Lambda retries it; at last the crash reporter reports) instead
+ * of being stopped by Lambda in the middle of a request.
+ *
+ * Two API errors are expected in normal operation and are logged, not thrown:
  * - InvalidJobStateException: the job already ended. Lambda delivers async events at least once and retries failed
  *   invocations, so a second report for the same job happens; the first one won.
  * - JobNotFoundException: the job is gone (expired or from another account/region); retrying cannot help.
- * Anything else (throttling, network, permissions) is thrown so that Lambda's async retry tries again.
+ * Other client errors (validation, permissions) are not retried: a refused success report becomes a failure report
+ * (see putJobSuccess); a refused failure report is thrown.
  */
-async function send(call: () => Promise<unknown>, operation: string, logger: Logger): Promise<ReportOutcome> {
-  try {
-    await call();
-    return 'reported';
-  } catch (error) {
-    const name = (error as { name?: unknown } | null)?.name;
-    if (name === 'InvalidJobStateException') {
-      logger.warn(`${operation}: the job has already ended (a duplicate delivery?); nothing to report`, { error });
-      return 'already-ended';
+async function send(
+  call: (abortSignal: AbortSignal) => Promise<unknown>,
+  operation: 'PutJobSuccessResult' | 'PutJobFailureResult',
+  logger: Logger,
+  given: ReportDeadline | undefined,
+): Promise<ReportOutcome> {
+  const deadline =
+    given !== undefined && Number.isFinite(given.remainingTimeMs()) ? given : budgetFromNow(REPORT_RETRY_BUDGET_WITHOUT_DEADLINE_MS);
+  const timeLeft = () => deadline.remainingTimeMs() - deadline.reserveMs;
+  for (let attempt = 1; ; attempt++) {
+    const left = timeLeft();
+    const controller = new AbortController();
+    // A request that hangs must not outlive the invocation: aborted when the time left is used up.
+    const timer = setTimeout(() => controller.abort(), Math.min(Math.max(0, left), MAX_TIMER_MS));
+    try {
+      await call(controller.signal);
+      return 'reported';
+    } catch (error) {
+      const name = errorName(error);
+      if (name === 'InvalidJobStateException') {
+        logger.warn(`${operation}: the job has already ended (a duplicate delivery?); nothing to report`, { error });
+        return 'already-ended';
+      }
+      if (name === 'JobNotFoundException') {
+        logger.error(`${operation}: CodePipeline does not know this job; nothing to report`, { error });
+        return 'job-not-found';
+      }
+      if (controller.signal.aborted) {
+        throw new JobReportError(
+          `${operation} did not complete within the invocation's remaining time (attempt ${attempt}, ${Math.max(0, Math.round(left))} ms left ` +
+            'for it); the invocation fails so that Lambda retries it',
+          error,
+          attempt,
+        );
+      }
+      if (!isRetryable(error)) {
+        if (operation === 'PutJobSuccessResult' && isClientError(error)) throw new SuccessRefused(error);
+        throw error;
+      }
+      const delay = backoffDelay(attempt);
+      if (timeLeft() - delay <= 0) {
+        throw new JobReportError(
+          `${operation} failed ${attempt} time${attempt === 1 ? '' : 's'} and the invocation has no time left to retry; ` +
+            `last error: ${describeError(error)}. The invocation fails so that Lambda retries it`,
+          error,
+          attempt,
+        );
+      }
+      logger.warn(`${operation} failed (${describeError(error)}); retrying in ${delay} ms`, { attempt });
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    } finally {
+      clearTimeout(timer);
     }
-    if (name === 'JobNotFoundException') {
-      logger.error(`${operation}: CodePipeline does not know this job; nothing to report`, { error });
-      return 'job-not-found';
-    }
-    throw error;
   }
+}
+
+function budgetFromNow(ms: number): ReportDeadline {
+  const end = Date.now() + ms;
+  return { remainingTimeMs: () => end - Date.now(), reserveMs: 0 };
+}
+
+/** Exponential, capped, with "equal jitter": between half and all of the step, so that retries never bunch at zero. */
+function backoffDelay(attempt: number): number {
+  const step = Math.min(RETRY_MAX_DELAY_MS, RETRY_BASE_DELAY_MS * 2 ** (attempt - 1));
+  return Math.round(step / 2 + Math.random() * (step / 2));
+}
+
+/** Error codes AWS services use for throttling (the SDK's own list has these and more). */
+const THROTTLING_ERROR_NAMES = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'ThrottledException',
+  'SlowDown',
+]);
+/** Node.js network errors where no answer came (the SDK treats them as transient too). */
+const NETWORK_ERROR_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+
+const NETWORK_ERROR_PATTERN = new RegExp(`\\b(?:${[...NETWORK_ERROR_CODES].join('|')})\\b|socket hang up|\\bTimeoutError\\b`);
+
+interface SdkErrorFields {
+  readonly name?: unknown;
+  readonly code?: unknown;
+  readonly message?: unknown;
+  readonly $fault?: unknown;
+  readonly $retryable?: { readonly throttling?: unknown };
+  readonly $metadata?: { readonly httpStatusCode?: unknown };
+}
+
+function fields(error: unknown): SdkErrorFields {
+  return typeof error === 'object' && error !== null ? (error as SdkErrorFields) : {};
+}
+
+function errorName(error: unknown): string | undefined {
+  const name = fields(error).name;
+  return typeof name === 'string' ? name : undefined;
+}
+
+function httpStatus(error: unknown): number | undefined {
+  const status = fields(error).$metadata?.httpStatusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/** Throttling, a 5xx answer, or no answer at all (a network error or a timeout): worth another attempt. */
+export function isRetryable(error: unknown): boolean {
+  const f = fields(error);
+  const name = errorName(error) ?? '';
+  if (THROTTLING_ERROR_NAMES.has(name) || f.$retryable !== undefined) return true;
+  const status = httpStatus(error);
+  if (status !== undefined) return status === 429 || status >= 500;
+  if (f.$fault === 'server') return true;
+  if ((typeof f.code === 'string' && NETWORK_ERROR_CODES.has(f.code)) || name === 'TimeoutError' || name === 'RequestTimeout') return true;
+  // An error from another realm (a VM context, as under Jest) reaches us wrapped by the SDK ("AWS SDK error wrapper
+  // for Error: connect ECONNREFUSED ..."), its code only in the message.
+  return typeof f.message === 'string' && NETWORK_ERROR_PATTERN.test(f.message);
+}
+
+/** An answer with a 4xx status: the request itself was refused. */
+function isClientError(error: unknown): boolean {
+  const status = httpStatus(error);
+  return status !== undefined ? status >= 400 && status < 500 : fields(error).$fault === 'client';
+}
+
+function describeError(error: unknown): string {
+  const f = fields(error);
+  const name = errorName(error) ?? 'Error';
+  const message = typeof f.message === 'string' && f.message !== '' ? f.message : String(error);
+  return `${name}: ${message}`;
 }

@@ -65,3 +65,26 @@ test('with an encryption key, the runtime uploads the output artifact with SSE-K
   expect(outcome.warnings).toEqual([]);
   expect(fs.readFileSync(path.join(outcome.outputs.Out, 'a.txt'), 'utf8')).toBe('encrypted at rest');
 });
+
+describe('with a function timeout (timeoutMs), the runtime reports before the local Lambda would stop the handler', () => {
+  test('a stuck handler fails the job itself, naming the timeout, and nothing reaches the crash reporter', async () => {
+    const outcome = await runJob({ handler: jobHandler({}, () => new Promise<never>(() => undefined)), timeoutMs: 1000 });
+    expect(outcome.status).toBe('Failed');
+    expect(outcome.crash).toBeUndefined();
+    expect(outcome.failure?.message).toMatch(/^The job exceeded the function's timeout while running the handler: .* of the invocation's 1\.0 s had passed/);
+  });
+
+  test("with onDeadline 'continue', the next invocation resumes from the checkpoint", async () => {
+    const handler = jobHandler<unknown, { done: number }>({ onDeadline: 'continue' }, async (job) => {
+      if (job.continuation === undefined) {
+        job.checkpoint({ done: 1 });
+        return new Promise<never>(() => undefined); // step 1 done, then stuck: the deadline continues the job
+      }
+      return { outputVariables: { done: String(job.continuation.done + 1) } };
+    });
+    const outcome = await runJob({ handler, timeoutMs: 1000 });
+    expect(outcome).toMatchObject({ status: 'Succeeded', invocations: 2, outputVariables: { done: '2' } });
+    expect(outcome.crash).toBeUndefined();
+    expect(outcome.reports[0].continuationToken).toContain('{"done":1}');
+  });
+});

@@ -333,11 +333,37 @@ describe('robustness', () => {
     }
   });
 
-  test('when the result cannot be reported, the invocation fails so that Lambda retries', async () => {
+  test('when the result cannot be reported within the time left, the invocation fails so that Lambda retries', async () => {
     const deadEndpoint = `http://127.0.0.1:${await freePort()}`;
     const handler = jobHandler({ codePipelineClient: codePipelineClient(deadEndpoint) }, () => ({ summary: 'ok' }));
     const event = jobEvent();
-    await expect(captureLogs(() => handler(event, lambdaContext))).rejects.toThrow(/ECONNREFUSED/);
+    const end = Date.now() + 500;
+    const countingDown = { awsRequestId: 'request-2', getRemainingTimeInMillis: () => Math.max(0, end - Date.now()) };
+    await expect(captureLogs(() => handler(event, countingDown))).rejects.toThrow(/no time left to retry; last error: .*ECONNREFUSED/);
+  });
+});
+
+describe('options', () => {
+  test.each([
+    [{ deadlineMarginMs: -1 }, /deadlineMarginMs must be a number of milliseconds >= 0, got -1/],
+    [{ deadlineMarginMs: Number.NaN }, /deadlineMarginMs must be a number of milliseconds >= 0, got null/],
+    [{ deadlineMarginMs: '5000' }, /deadlineMarginMs must be a number of milliseconds >= 0, got "5000"/],
+    [{ onDeadline: 'retry' }, /onDeadline must be 'fail' or 'continue', got "retry"/],
+  ])('%j is refused when the handler is made, naming the option and the value', (options, message) => {
+    expect(() => jobHandler(options as object, () => undefined)).toThrow(message);
+  });
+
+  test('job.signal stays unaborted when the handler ends in time, and artifacts cannot be used once the job is reported', async () => {
+    let seen: PipelineJob | undefined;
+    await runOnce(
+      jobHandler({}, (job) => {
+        seen = job;
+        return { summary: 'ok' };
+      }),
+      { inputs: { Source: 'k1' } },
+    );
+    expect(seen!.signal.aborted).toBe(false);
+    await expect(seen!.inputArtifact('Source').list()).rejects.toThrow(/has ended: artifacts cannot be used after the job was reported/);
   });
 });
 
