@@ -11,7 +11,7 @@
  *     responsePayload: { errorType, errorMessage, trace } }
  */
 import { createJsonLogger, withAttributes } from './logger';
-import { defaultCodePipelineClient, FailureReport, failureMessage, putJobFailure } from './report';
+import { defaultCodePipelineClient, FailureReport, failureMessage, putJobFailure, ReportDeadline } from './report';
 import { truncateWithMarker } from './text';
 import { InvalidJobEventError } from '../shared/errors';
 import { findJobId, parseJobEvent } from '../shared/event';
@@ -51,7 +51,7 @@ export function failureFromRecord(record: unknown): CrashFailure {
 }
 
 /** The Lambda entry point (src/crash-reporter.lambda.ts re-exports it). */
-export async function handler(record: unknown): Promise<void> {
+export async function handler(record: unknown, context?: { getRemainingTimeInMillis?: () => number }): Promise<void> {
   const logger = createJsonLogger({ attributes: { service: 'cdk-codepipeline-invoke-crash-reporter' } });
   let crash: CrashFailure;
   try {
@@ -69,7 +69,11 @@ export async function handler(record: unknown): Promise<void> {
     jobLogger.warn('The failed event is not a valid CodePipeline job event; reporting the failure anyway', { problem: crash.eventProblem });
   }
   jobLogger.info('Reporting the crashed job as failed', { failureType: crash.failure.type, failureMessage: crash.failure.message });
-  await putJobFailure(defaultCodePipelineClient(), crash.jobId, crash.failure, jobLogger);
+  // Retries of a throttled report go on while this invocation has time (keeping 2 s to log and return); without a
+  // Lambda context (tests, local runs) report.ts bounds them itself.
+  const remaining = context?.getRemainingTimeInMillis?.bind(context);
+  const deadline: ReportDeadline | undefined = remaining !== undefined ? { remainingTimeMs: remaining, reserveMs: 2_000 } : undefined;
+  await putJobFailure(defaultCodePipelineClient(), crash.jobId, crash.failure, jobLogger, deadline);
 }
 
 function jobIdOf(payload: unknown): { jobId: string; eventProblem?: string } {

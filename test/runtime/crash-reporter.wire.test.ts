@@ -70,3 +70,31 @@ test('log lines carry the job id as correlation id and never the artifact creden
   expect(text).not.toContain(FAKE_SESSION_CREDENTIALS.secretAccessKey);
   expect(text).not.toContain(FAKE_SESSION_CREDENTIALS.sessionToken);
 });
+
+test('throttled reports are retried while the invocation has time, beyond the SDK attempts', async () => {
+  const event = jobEvent();
+  const jobId = event['CodePipeline.job'].id;
+  jobApi.registerJob(jobId);
+  // The SDK's standard mode makes 3 attempts; 5 throttles need the runtime's own retries on top.
+  jobApi.injectFaults([{ target: 'PutJobFailureResult', type: 'ThrottlingException', times: 5 }]);
+  const end = Date.now() + 25_000;
+  await captureLogs(() => handler(failureRecordFor(event), { getRemainingTimeInMillis: () => end - Date.now() }));
+  expect(jobApi.job(jobId)!.status).toBe('Failed');
+});
+
+test('a report that keeps failing is thrown once the invocation runs out of time', async () => {
+  const event = jobEvent();
+  const jobId = event['CodePipeline.job'].id;
+  jobApi.registerJob(jobId);
+  jobApi.injectFaults([{ target: 'PutJobFailureResult', type: 'ThrottlingException', times: 1000 }]);
+  // 2.5 s left and 2 s kept for the end: the retries stop after about half a second, and Lambda's retry takes over.
+  const end = Date.now() + 2_500;
+  try {
+    await expect(captureLogs(() => handler(failureRecordFor(event), { getRemainingTimeInMillis: () => end - Date.now() }))).rejects.toThrow(/Throttl/);
+    expect(jobApi.job(jobId)!.status).not.toBe('Failed');
+    // It gave up within the invocation's time (without the context it would retry for 10 s).
+    expect(Date.now()).toBeLessThan(end);
+  } finally {
+    jobApi.clearFaults();
+  }
+});
