@@ -1,9 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { crashReporterFor } from './crash-reporter';
+import { crashReporterDestination, crashReporterFor } from './crash-reporter';
 import {
   DEFAULT_ARCHITECTURE,
   DEFAULT_LOG_RETENTION,
@@ -59,7 +58,7 @@ export function jobFunctionDefaults(scope: Construct, id: string, props: JobFunc
     timeout: props.timeout ?? DEFAULT_TIMEOUT,
     memorySize: props.memorySize ?? DEFAULT_MEMORY_SIZE,
     retryAttempts: props.retryAttempts ?? DEFAULT_RETRY_ATTEMPTS,
-    onFailure: crashReporter ? new destinations.LambdaDestination(crashReporter) : props.onFailure,
+    onFailure: crashReporter ? crashReporterDestination(crashReporter) : props.onFailure,
     logGroup: logGroupFor(scope, id, props),
     crashReporter,
   };

@@ -26,7 +26,7 @@ export function suppressNagFindings(fn: lambda.Function, crashReporter?: lambda.
   if (!(role instanceof iam.Role)) {
     return;
   }
-  const reporterArnPattern = crashReporter ? `Resource::<${logicalIdOf(crashReporter)}.Arn>:*` : undefined;
+  const reporterArnPattern = crashReporter ? reporterArnPatternOf(crashReporter) : undefined;
   acknowledge(role, {
     [`AwsSolutions-IAM4[${BASIC_EXECUTION_ROLE}]`]: REASONS.basicExecutionRole,
     'AwsSolutions-IAM5[Resource::*]': REASONS.jobResults,
@@ -55,8 +55,17 @@ function acknowledge(scope: IConstruct, rules: Record<string, string>): void {
   scope.node.addMetadata(Validations.ACKNOWLEDGED_RULES_METADATA_KEY, { ...previous, ...rules });
 }
 
-function logicalIdOf(fn: lambda.IFunction): string {
-  return Stack.of(fn).getLogicalId(fn.node.defaultChild as CfnElement);
+/** The crash reporter's finding pattern, computed once per reporter: every job function of its stack needs it. */
+const reporterArnPatterns = new WeakMap<lambda.IFunction, string>();
+
+function reporterArnPatternOf(crashReporter: lambda.IFunction): string {
+  let pattern = reporterArnPatterns.get(crashReporter);
+  if (pattern === undefined) {
+    const logicalId = Stack.of(crashReporter).getLogicalId(crashReporter.node.defaultChild as CfnElement);
+    pattern = `Resource::<${logicalId}.Arn>:*`;
+    reporterArnPatterns.set(crashReporter, pattern);
+  }
+  return pattern;
 }
 
 interface TemplateSuppression {

@@ -163,6 +163,26 @@ describe('crash reporting', () => {
     });
   });
 
+  test('a function on an imported role may invoke the crash reporter too', () => {
+    const stack = newStack();
+    const role = iam.Role.fromRoleArn(stack, 'TheirRole', 'arn:aws:iam::111111111111:role/their-role');
+    jobFunction(stack, 'Job', { role });
+    const template = Template.fromStack(stack);
+    const reporter = crashReporterLogicalId(template);
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: ['their-role'],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Action: 'lambda:InvokeFunction',
+            Effect: 'Allow',
+            Resource: [{ 'Fn::GetAtt': [reporter, 'Arn'] }, { 'Fn::Join': ['', [{ 'Fn::GetAtt': [reporter, 'Arn'] }, ':*']] }],
+          },
+        ]),
+      },
+    });
+  });
+
   test('the crash reporter is the bundled asset on Node.js 24, arm64, with its own log group', () => {
     const stack = newStack();
     jobFunction(stack);
