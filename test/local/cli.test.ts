@@ -162,6 +162,16 @@ describe('invoke', () => {
     expect(stderr).toMatch(/Reporting the crashed job as failed/);
   });
 
+  test('--timeout gives the handler a deadline: a stuck jobHandler is reported failed before it, exit 1', () => {
+    const stuck = path.join(__dirname, 'fixtures', 'stuck-handler.ts');
+    const { code, stdout } = runCli(cli, ['invoke', '--handler', stuck, '--timeout', '2', '--json']);
+    expect(code).toBe(1);
+    const outcome = JSON.parse(stdout);
+    expect(outcome).toMatchObject({ status: 'Failed', failure: { type: 'JobFailed' } });
+    expect(outcome.failure.message).toMatch(/exceeded the function's timeout while running the handler/);
+    expect(outcome.crash).toBeUndefined();
+  });
+
   test('--show-event prints the event with credentials redacted', () => {
     const { stderr } = runCli(cli, ['invoke', '--handler', `${FIXTURE}#failing`, '--show-event', '--user-parameters', '{"environment":"qa"}']);
     expect(stderr).toMatch(/Event of invocation 1:/);
