@@ -47,22 +47,39 @@ export interface TransferOptions {
   readonly signal?: AbortSignal;
   /** Milliseconds left to the invocation: a resume that cannot finish in time is not started. */
   readonly remainingTimeMs?: () => number;
+  /**
+   * A download that receives nothing for this long (no response, or no byte of the body) counts as broken and is
+   * resumed.
+   *
+   * @default RESUME_POLICY.stallTimeoutMs
+   */
+  readonly stallTimeoutMs?: number;
 }
 
 /**
  * How a broken-off download body is resumed: at most `maxAttempts` requests in all, exponential backoff with full
  * jitter between them (https://docs.aws.amazon.com/general/latest/gr/api-retries.html; "Exponential Backoff And
  * Jitter", AWS Architecture Blog), and no new attempt when less than its delay plus `reserveMs` is left to the
- * invocation (the reserve is for reporting the failure).
+ * invocation (the reserve is for reporting the failure). A request silent for `stallTimeoutMs` (no response, or no
+ * byte of the body while it is read) counts as broken too: the SDK has no socket timeout by default, and a stalled
+ * connection would otherwise hold the download until the function times out. (The AWS SDK for Java waits 50 s on a
+ * silent socket, ClientConfiguration.DEFAULT_SOCKET_TIMEOUT; S3 sends an object's bytes without pauses.)
  */
 export interface ResumePolicy {
   readonly maxAttempts: number;
   readonly baseDelayMs: number;
   readonly maxDelayMs: number;
   readonly reserveMs: number;
+  readonly stallTimeoutMs: number;
 }
 
-export const RESUME_POLICY: ResumePolicy = Object.freeze({ maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 2_000, reserveMs: 3_000 });
+export const RESUME_POLICY: ResumePolicy = Object.freeze({
+  maxAttempts: 5,
+  baseDelayMs: 100,
+  maxDelayMs: 2_000,
+  reserveMs: 3_000,
+  stallTimeoutMs: 30_000,
+});
 
 /** A download of an artifact that could not be completed (or an object that changed while it was read). */
 export class ArtifactTransferError extends JobFailedError {
@@ -227,6 +244,8 @@ class ResumingObjectStream extends Readable {
   private body: Readable | undefined;
   private started = false;
   private attempts = 0;
+  /** Restarts the stall timer of the body being read (after a pause for the reader). */
+  private rearmStall: (() => void) | undefined;
   /** Fires when the stream is destroyed (by its reader, an error or the caller's signal): stops requests and waits. */
   private readonly stop = new AbortController();
   private readonly onCallerAbort: () => void;
@@ -256,7 +275,10 @@ class ResumingObjectStream extends Readable {
       );
       return;
     }
-    this.body?.resume();
+    if (this.body !== undefined) {
+      this.body.resume();
+      this.rearmStall?.();
+    }
   }
 
   _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
@@ -276,16 +298,23 @@ class ResumingObjectStream extends Readable {
       if (this.attempts > 0) await this.beforeResuming(lastError);
       this.attempts++;
       let response: GetObjectCommandOutput;
+      const stalled = this.stallTimer();
       try {
-        response = await this.client.send(this.request(), { abortSignal: this.stop.signal });
+        response = await this.client.send(this.request(), { abortSignal: stalled.signal });
       } catch (error) {
         if (this.destroyed) return;
+        if (stalled.fired()) {
+          lastError = new Error(`no response within ${this.stallTimeoutMs} ms`);
+          continue;
+        }
         if (isPreconditionFailed(error)) throw this.changed(error);
         // The SDK has retried the first request already; a resume's request failing for a transient reason is one
         // more broken attempt.
         if (this.attempts === 1 || !isTransient(error)) throw this.attempts === 1 ? error : this.failure('S3 refused to resume it', error);
         lastError = error;
         continue;
+      } finally {
+        stalled.clear();
       }
       try {
         await this.pump(response);
@@ -295,6 +324,30 @@ class ResumingObjectStream extends Readable {
         lastError = error;
       }
     }
+  }
+
+  private get stallTimeoutMs(): number {
+    return this.options.stallTimeoutMs ?? RESUME_POLICY.stallTimeoutMs;
+  }
+
+  /** A signal for one request: fires when the stream stops, or when no response came within the stall timeout. */
+  private stallTimer(): { signal: AbortSignal; fired(): boolean; clear(): void } {
+    const controller = new AbortController();
+    let fired = false;
+    const onStop = () => controller.abort(this.stop.signal.reason);
+    this.stop.signal.addEventListener('abort', onStop, { once: true });
+    const timer = setTimeout(() => {
+      fired = true;
+      controller.abort(new Error('stalled'));
+    }, this.stallTimeoutMs);
+    return {
+      signal: controller.signal,
+      fired: () => fired,
+      clear: () => {
+        clearTimeout(timer);
+        this.stop.signal.removeEventListener('abort', onStop);
+      },
+    };
   }
 
   private request(): GetObjectCommand {
@@ -321,10 +374,17 @@ class ResumingObjectStream extends Readable {
     return new Promise<void>((resolve, reject) => {
       let got = 0;
       let settled = false;
+      let timer: NodeJS.Timeout | undefined;
+      const arm = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => settle(new Error(`no data for ${this.stallTimeoutMs} ms after ${got} bytes of the body`)), this.stallTimeoutMs);
+      };
       const settle = (error?: Error) => {
         if (settled) return;
         settled = true;
+        clearTimeout(timer);
         this.body = undefined;
+        this.rearmStall = undefined;
         if (error !== undefined) {
           body.destroy();
           reject(error);
@@ -333,10 +393,18 @@ class ResumingObjectStream extends Readable {
         }
       };
       this.body = body;
+      this.rearmStall = arm;
+      arm();
       body.on('data', (chunk: Buffer) => {
         got += chunk.length;
         this.received += chunk.length;
-        if (!this.push(chunk)) body.pause();
+        if (this.push(chunk)) {
+          arm();
+        } else {
+          // The reader's pace, not the connection's: no stall timer until it asks for more.
+          clearTimeout(timer);
+          body.pause();
+        }
       });
       body.once('end', () =>
         settle(typeof declared === 'number' && got < declared ? new Error(`the body ended after ${got} of its ${declared} bytes`) : undefined),
