@@ -368,6 +368,10 @@ class ResumingObjectStream extends Readable {
     if (!(body instanceof Readable)) {
       return Promise.reject(new Error(`S3 returned no readable body for ${s3Url(this.location)}`));
     }
+    if (this.destroyed) {
+      body.destroy(); // destroyed while the response was on its way
+      return Promise.resolve();
+    }
     this.etag ??= response.ETag;
     const declared = response.ContentLength;
     if (this.expected === undefined && typeof declared === 'number') this.expected = this.received + declared;
