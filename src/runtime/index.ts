@@ -19,7 +19,9 @@ export type { ArtifactSafetyReason, ExtractionLimits } from './zip-safety';
 export { CONTINUATION_STATE_MAX_LENGTH } from './continuation';
 export { createJsonLogger, withAttributes } from './logger';
 export type { Logger, LogAttributes, LogLevel, JsonLoggerOptions } from './logger';
+export { ArtifactTransferError } from './s3';
 export type { S3ClientFactory } from './s3';
+export { JobReportError } from './report';
 export { parseJobEvent } from '../shared/event';
 export type {
   ActionConfigurationMap,
