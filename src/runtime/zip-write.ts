@@ -310,6 +310,8 @@ async function prepare(item: FolderItem): Promise<PreparedEntry> {
 }
 
 const open = promisify(fs.open);
+/** Listed as a file but replaced by a FIFO since: fail at fstat instead of waiting forever for a writer. */
+const READ_NON_BLOCKING = fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0);
 const fstat = promisify(fs.fstat);
 const read = promisify(fs.read);
 const close = promisify(fs.close);
@@ -319,7 +321,7 @@ const close = promisify(fs.close);
  * (callback fs: markedly cheaper per file than fs.promises' FileHandle, and per file is what counts here).
  */
 async function readFileOrSample(file: string): Promise<{ stats: fs.Stats; content: Buffer }> {
-  const fd = await open(file, 'r');
+  const fd = await open(file, READ_NON_BLOCKING);
   try {
     const stats = await fstat(fd);
     if (!stats.isFile()) throw new Error(`Cannot zip ${file}: no longer a regular file`);

@@ -233,6 +233,13 @@ describe('a folder of many files', () => {
     expect({ status: result.status, output: result.stdout + result.stderr }).toEqual({ status: 0, output: '' });
   });
 
+  (process.platform === 'win32' ? test.skip : test)('a FIFO in the folder is skipped, never waited on', async () => {
+    writeFile('a.txt', text(100));
+    expect(spawnSync('mkfifo', [path.join(src, 'pipe')]).status).toBe(0);
+    const entries = await readEntries(await saveZip(zipDirectory(src)));
+    expect([...entries.keys()]).toEqual(['a.txt']);
+  });
+
   (fs.existsSync('/proc/self/fd') ? test : test.skip)('closing the output part-way closes the file being read', async () => {
     for (const [relative, content] of Object.entries(manyFiles())) writeFile(relative, content);
     const zip = zipDirectory(src);
