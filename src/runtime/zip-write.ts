@@ -217,6 +217,8 @@ type ContentEntry = Exclude<PreparedEntry, { kind: 'emptyFolder' }>;
 class FolderWriter {
   private stopped = false;
   private readonly streams = new Set<Readable>();
+  /** Entries handed to yazl and not reached yet (two at most). A failed yazl never reaches them: closing releases them. */
+  private readonly waiting = new Set<() => void>();
 
   constructor(
     private readonly zip: LazyZipFile,
@@ -226,6 +228,7 @@ class FolderWriter {
     out.once('close', () => {
       this.stopped = true;
       for (const stream of this.streams) stream.destroy();
+      for (const release of this.waiting) release();
     });
   }
 
@@ -246,7 +249,14 @@ class FolderWriter {
   /** Hands the entry to yazl as a stream opened when yazl reaches it; resolves then. */
   private addLazily(entry: ContentEntry): Promise<void> {
     const size = entry.kind === 'buffer' ? entry.data.length : entry.size;
-    return new Promise((started) => this.zip.addReadStreamLazy(entry.relative, { ...entry.options, size }, this.opener(entry, started)));
+    return new Promise((resolve) => {
+      const started = () => {
+        this.waiting.delete(started);
+        resolve();
+      };
+      this.waiting.add(started);
+      this.zip.addReadStreamLazy(entry.relative, { ...entry.options, size }, this.opener(entry, started));
+    });
   }
 
   /**
