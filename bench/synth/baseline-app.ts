@@ -1,7 +1,10 @@
 /**
- * The synth baseline: the pipeline a careful user writes with plain aws-cdk-lib — per stage one `lambda.Function` (same
- * settings as the candidate's), its log group with retention, the job-result grant written by hand, and a
- * `LambdaInvokeAction` with the same inputs, outputs and UserParameters.
+ * The synth baseline: the pipeline a careful user writes with plain aws-cdk-lib — per stage one `lambda.Function` (the
+ * candidate's runtime, architecture, timeout and memory), its log group with retention, the job-result grant written
+ * by hand, and a `LambdaInvokeAction` with the same inputs, outputs and UserParameters. What the library adds on top is
+ * what the ratio measures: per function an async-invoke configuration (`retryAttempts: 0` and the crash reporter as
+ * on-failure destination, with its invoke grant), the synth-time schema check, the cdk-nag suppressions, and one
+ * crash reporter function per stack.
  */
 import { App, Stack } from 'aws-cdk-lib';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
