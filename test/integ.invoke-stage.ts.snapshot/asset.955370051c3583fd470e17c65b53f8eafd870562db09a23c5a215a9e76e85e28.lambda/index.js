@@ -24,10 +24,227 @@ __export(crash_reporter_lambda_exports, {
 });
 module.exports = __toCommonJS(crash_reporter_lambda_exports);
 
+// src/runtime/logger.ts
+var LEVEL_ORDER = { DEBUG: 10, INFO: 20, WARN: 30, ERROR: 40 };
+function createJsonLogger(options = {}) {
+  const threshold = LEVEL_ORDER[options.level ?? levelFromEnvironment()];
+  const write = options.write ?? ((line) => process.stdout.write(line));
+  const base = options.attributes ?? {};
+  const log = (level) => (message, ...attributes) => {
+    if (LEVEL_ORDER[level] < threshold) {
+      return;
+    }
+    const entry = Object.assign({ timestamp: (/* @__PURE__ */ new Date()).toISOString(), level, message }, base, ...attributes);
+    write(`${safeJson(entry)}
+`);
+  };
+  return { debug: log("DEBUG"), info: log("INFO"), warn: log("WARN"), error: log("ERROR") };
+}
+function withAttributes(base, attributes) {
+  const log = (method) => (message, ...more) => base[method](message, Object.assign({}, attributes, ...more.map(redactForLog)));
+  return { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };
+}
+function levelFromEnvironment() {
+  const value = (process.env.POWERTOOLS_LOG_LEVEL ?? process.env.LOG_LEVEL ?? process.env.AWS_LAMBDA_LOG_LEVEL ?? "").toUpperCase();
+  if (value === "TRACE") return "DEBUG";
+  if (value === "FATAL" || value === "CRITICAL") return "ERROR";
+  return value in LEVEL_ORDER ? value : "INFO";
+}
+var SECRET_KEYS = /^(secretAccessKey|sessionToken|SecretAccessKey|SessionToken|secret_access_key|session_token|aws_secret_access_key|aws_session_token)$/;
+var REDACTED = "[redacted]";
+function redactForLog(value) {
+  return JSON.parse(safeJson(value) ?? "null");
+}
+function safeJson(value) {
+  const seen = /* @__PURE__ */ new WeakSet();
+  return JSON.stringify(value, function replacer(key, v) {
+    if (key !== "" && SECRET_KEYS.test(key) && v !== void 0 && v !== null) {
+      return REDACTED;
+    }
+    if (v instanceof Error) {
+      return errorFields(v);
+    }
+    if (typeof v === "bigint") {
+      return v.toString();
+    }
+    if (typeof v === "object" && v !== null) {
+      if (seen.has(v)) return "[circular]";
+      seen.add(v);
+    }
+    return v;
+  });
+}
+function errorFields(error) {
+  return { ...error, name: error.name, message: error.message, stack: error.stack };
+}
+
+// src/runtime/report.ts
+var import_client_codepipeline = require("@aws-sdk/client-codepipeline");
+
+// src/runtime/text.ts
+function truncateWithMarker(text, max) {
+  if (text.length <= max) {
+    return text;
+  }
+  const marker = (cut) => ` \u2026[${cut} characters cut]`;
+  let keep = Math.max(0, max - marker(text.length).length);
+  while (keep + 1 + marker(text.length - keep - 1).length <= max) keep++;
+  if (keep > 0 && isHighSurrogate(text.charCodeAt(keep - 1))) {
+    keep -= 1;
+  }
+  return `${text.slice(0, keep)}${marker(text.length - keep)}`.slice(0, max);
+}
+function isHighSurrogate(code) {
+  return code >= 55296 && code <= 56319;
+}
+
 // src/shared/limits.ts
 var ACTION_CONFIGURATION_MAX_BYTES = 100 * 1024;
 var FAILURE_MESSAGE_MAX_LENGTH = 5e3;
 var EXTERNAL_EXECUTION_ID_MAX_LENGTH = 1500;
+
+// src/runtime/report.ts
+var REPORT_RETRY_BUDGET_WITHOUT_DEADLINE_MS = 1e4;
+var RETRY_BASE_DELAY_MS = 50;
+var RETRY_MAX_DELAY_MS = 2e3;
+var MAX_TIMER_MS = 2147483647;
+var JobReportError = class extends Error {
+  constructor(message, cause, attempts) {
+    super(message);
+    this.cause = cause;
+    this.attempts = attempts;
+    this.name = "JobReportError";
+  }
+};
+var shared;
+function defaultCodePipelineClient() {
+  const env = process.env;
+  const key = [env.AWS_ENDPOINT_URL_CODEPIPELINE, env.AWS_ENDPOINT_URL, env.AWS_REGION, env.AWS_ACCESS_KEY_ID, env.AWS_PROFILE].join("|");
+  if (shared?.key !== key) {
+    shared?.client.destroy();
+    shared = { key, client: new import_client_codepipeline.CodePipelineClient({}) };
+  }
+  return shared.client;
+}
+function failureMessage(message) {
+  const text = message.trim() === "" ? "The job failed without a message" : message;
+  return truncateWithMarker(text, FAILURE_MESSAGE_MAX_LENGTH);
+}
+async function putJobFailure(client, jobId, failure, logger, deadline) {
+  const input = {
+    jobId,
+    failureDetails: {
+      type: failure.type,
+      message: failureMessage(failure.message),
+      ...failure.externalExecutionId !== void 0 ? { externalExecutionId: failure.externalExecutionId } : {}
+    }
+  };
+  return send((abortSignal) => client.send(new import_client_codepipeline.PutJobFailureResultCommand(input), { abortSignal }), "PutJobFailureResult", logger, deadline);
+}
+var SuccessRefused = class extends Error {
+  constructor(cause) {
+    super(describeError(cause));
+    this.cause = cause;
+    this.name = "SuccessRefused";
+  }
+};
+async function send(call, operation, logger, given) {
+  const deadline = given !== void 0 && Number.isFinite(given.remainingTimeMs()) ? given : budgetFromNow(REPORT_RETRY_BUDGET_WITHOUT_DEADLINE_MS);
+  const timeLeft = () => deadline.remainingTimeMs() - deadline.reserveMs;
+  for (let attempt = 1; ; attempt++) {
+    const left = timeLeft();
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), Math.min(Math.max(0, left), MAX_TIMER_MS));
+    try {
+      await call(controller.signal);
+      return "reported";
+    } catch (error) {
+      const name = errorName(error);
+      if (name === "InvalidJobStateException") {
+        logger.warn(`${operation}: the job has already ended (a duplicate delivery?); nothing to report`, { error });
+        return "already-ended";
+      }
+      if (name === "JobNotFoundException") {
+        logger.error(`${operation}: CodePipeline does not know this job; nothing to report`, { error });
+        return "job-not-found";
+      }
+      if (controller.signal.aborted) {
+        throw new JobReportError(
+          `${operation} did not complete within the invocation's remaining time (attempt ${attempt}, ${Math.max(0, Math.round(left))} ms left for it); the invocation fails so that Lambda retries it`,
+          error,
+          attempt
+        );
+      }
+      if (!isRetryable(error)) {
+        if (operation === "PutJobSuccessResult" && isClientError(error)) throw new SuccessRefused(error);
+        throw error;
+      }
+      const delay = backoffDelay(attempt);
+      if (timeLeft() - delay <= 0) {
+        throw new JobReportError(
+          `${operation} failed ${attempt} time${attempt === 1 ? "" : "s"} and the invocation has no time left to retry; last error: ${describeError(error)}. The invocation fails so that Lambda retries it`,
+          error,
+          attempt
+        );
+      }
+      logger.warn(`${operation} failed (${describeError(error)}); retrying in ${delay} ms`, { attempt });
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+function budgetFromNow(ms) {
+  const end = Date.now() + ms;
+  return { remainingTimeMs: () => end - Date.now(), reserveMs: 0 };
+}
+function backoffDelay(attempt) {
+  const step = Math.min(RETRY_MAX_DELAY_MS, RETRY_BASE_DELAY_MS * 2 ** (attempt - 1));
+  return Math.round(step / 2 + Math.random() * (step / 2));
+}
+var THROTTLING_ERROR_NAMES = /* @__PURE__ */ new Set([
+  "ThrottlingException",
+  "Throttling",
+  "TooManyRequestsException",
+  "RequestLimitExceeded",
+  "RequestThrottled",
+  "RequestThrottledException",
+  "ThrottledException",
+  "SlowDown"
+]);
+var NETWORK_ERROR_CODES = /* @__PURE__ */ new Set(["ECONNRESET", "ECONNREFUSED", "ECONNABORTED", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN"]);
+var NETWORK_ERROR_PATTERN = new RegExp(`\\b(?:${[...NETWORK_ERROR_CODES].join("|")})\\b|socket hang up|\\bTimeoutError\\b`);
+function fields(error) {
+  return typeof error === "object" && error !== null ? error : {};
+}
+function errorName(error) {
+  const name = fields(error).name;
+  return typeof name === "string" ? name : void 0;
+}
+function httpStatus(error) {
+  const status = fields(error).$metadata?.httpStatusCode;
+  return typeof status === "number" ? status : void 0;
+}
+function isRetryable(error) {
+  const f = fields(error);
+  const name = errorName(error) ?? "";
+  if (THROTTLING_ERROR_NAMES.has(name) || f.$retryable !== void 0) return true;
+  const status = httpStatus(error);
+  if (status !== void 0) return status === 429 || status >= 500;
+  if (f.$fault === "server") return true;
+  if (typeof f.code === "string" && NETWORK_ERROR_CODES.has(f.code) || name === "TimeoutError" || name === "RequestTimeout") return true;
+  return typeof f.message === "string" && NETWORK_ERROR_PATTERN.test(f.message);
+}
+function isClientError(error) {
+  const status = httpStatus(error);
+  return status !== void 0 ? status >= 400 && status < 500 : fields(error).$fault === "client";
+}
+function describeError(error) {
+  const f = fields(error);
+  const name = errorName(error) ?? "Error";
+  const message = typeof f.message === "string" && f.message !== "" ? f.message : String(error);
+  return `${name}: ${message}`;
+}
 
 // src/shared/errors.ts
 var InvalidJobEventError = class extends Error {
@@ -152,12 +369,12 @@ function parseCredentials(value, path) {
   }
   return redactedCredentials({ accessKeyId, secretAccessKey, sessionToken, expirationTime });
 }
-var REDACTED = "[redacted]";
+var REDACTED2 = "[redacted]";
 function redactedCredentials(values) {
   const visible = () => ({
     accessKeyId: values.accessKeyId,
-    secretAccessKey: REDACTED,
-    ...values.sessionToken !== void 0 ? { sessionToken: REDACTED } : {},
+    secretAccessKey: REDACTED2,
+    ...values.sessionToken !== void 0 ? { sessionToken: REDACTED2 } : {},
     ...values.expirationTime !== void 0 ? { expirationTime: values.expirationTime } : {}
   });
   const credentials = { accessKeyId: values.accessKeyId };
@@ -211,134 +428,16 @@ function findJobId(raw) {
   return typeof id === "string" && id.length > 0 ? id : void 0;
 }
 
-// src/runtime/logger.ts
-var LEVEL_ORDER = { DEBUG: 10, INFO: 20, WARN: 30, ERROR: 40 };
-function createJsonLogger(options = {}) {
-  const threshold = LEVEL_ORDER[options.level ?? levelFromEnvironment()];
-  const write = options.write ?? ((line) => process.stdout.write(line));
-  const base = options.attributes ?? {};
-  const log = (level) => (message, ...attributes) => {
-    if (LEVEL_ORDER[level] < threshold) {
-      return;
-    }
-    const entry = Object.assign({ timestamp: (/* @__PURE__ */ new Date()).toISOString(), level, message }, base, ...attributes);
-    write(`${safeJson(entry)}
-`);
-  };
-  return { debug: log("DEBUG"), info: log("INFO"), warn: log("WARN"), error: log("ERROR") };
-}
-function withAttributes(base, attributes) {
-  const log = (method) => (message, ...more) => base[method](message, Object.assign({}, attributes, ...more.map(redactForLog)));
-  return { debug: log("debug"), info: log("info"), warn: log("warn"), error: log("error") };
-}
-function levelFromEnvironment() {
-  const value = (process.env.POWERTOOLS_LOG_LEVEL ?? process.env.LOG_LEVEL ?? process.env.AWS_LAMBDA_LOG_LEVEL ?? "").toUpperCase();
-  if (value === "TRACE") return "DEBUG";
-  if (value === "FATAL" || value === "CRITICAL") return "ERROR";
-  return value in LEVEL_ORDER ? value : "INFO";
-}
-var SECRET_KEYS = /^(secretAccessKey|sessionToken|SecretAccessKey|SessionToken|secret_access_key|session_token|aws_secret_access_key|aws_session_token)$/;
-var REDACTED2 = "[redacted]";
-function redactForLog(value) {
-  return JSON.parse(safeJson(value) ?? "null");
-}
-function safeJson(value) {
-  const seen = /* @__PURE__ */ new WeakSet();
-  return JSON.stringify(value, function replacer(key, v) {
-    if (key !== "" && SECRET_KEYS.test(key) && v !== void 0 && v !== null) {
-      return REDACTED2;
-    }
-    if (v instanceof Error) {
-      return errorFields(v);
-    }
-    if (typeof v === "bigint") {
-      return v.toString();
-    }
-    if (typeof v === "object" && v !== null) {
-      if (seen.has(v)) return "[circular]";
-      seen.add(v);
-    }
-    return v;
-  });
-}
-function errorFields(error) {
-  return { ...error, name: error.name, message: error.message, stack: error.stack };
-}
-
-// src/runtime/report.ts
-var import_client_codepipeline = require("@aws-sdk/client-codepipeline");
-
-// src/runtime/text.ts
-function truncateWithMarker(text, max) {
-  if (text.length <= max) {
-    return text;
-  }
-  const marker = (cut) => ` \u2026[${cut} characters cut]`;
-  let keep = Math.max(0, max - marker(text.length).length);
-  while (keep + 1 + marker(text.length - keep - 1).length <= max) keep++;
-  if (keep > 0 && isHighSurrogate(text.charCodeAt(keep - 1))) {
-    keep -= 1;
-  }
-  return `${text.slice(0, keep)}${marker(text.length - keep)}`.slice(0, max);
-}
-function isHighSurrogate(code) {
-  return code >= 55296 && code <= 56319;
-}
-
-// src/runtime/report.ts
-var shared;
-function defaultCodePipelineClient() {
-  const env = process.env;
-  const key = [env.AWS_ENDPOINT_URL_CODEPIPELINE, env.AWS_ENDPOINT_URL, env.AWS_REGION, env.AWS_ACCESS_KEY_ID, env.AWS_PROFILE].join("|");
-  if (shared?.key !== key) {
-    shared?.client.destroy();
-    shared = { key, client: new import_client_codepipeline.CodePipelineClient({}) };
-  }
-  return shared.client;
-}
-function failureMessage(message) {
-  const text = message.trim() === "" ? "The job failed without a message" : message;
-  return truncateWithMarker(text, FAILURE_MESSAGE_MAX_LENGTH);
-}
-async function putJobFailure(client, jobId, failure, logger) {
-  const input = {
-    jobId,
-    failureDetails: {
-      type: failure.type,
-      message: failureMessage(failure.message),
-      ...failure.externalExecutionId !== void 0 ? { externalExecutionId: failure.externalExecutionId } : {}
-    }
-  };
-  return send(() => client.send(new import_client_codepipeline.PutJobFailureResultCommand(input)), "PutJobFailureResult", logger);
-}
-async function send(call, operation, logger) {
-  try {
-    await call();
-    return "reported";
-  } catch (error) {
-    const name = error?.name;
-    if (name === "InvalidJobStateException") {
-      logger.warn(`${operation}: the job has already ended (a duplicate delivery?); nothing to report`, { error });
-      return "already-ended";
-    }
-    if (name === "JobNotFoundException") {
-      logger.error(`${operation}: CodePipeline does not know this job; nothing to report`, { error });
-      return "job-not-found";
-    }
-    throw error;
-  }
-}
-
 // src/runtime/crash-reporter.ts
 function failureFromRecord(record) {
-  const fields = asObject(record);
-  if (fields === void 0) {
+  const fields2 = asObject(record);
+  if (fields2 === void 0) {
     throw new InvalidJobEventError("", "is not a Lambda invocation record (an object)");
   }
-  const { jobId, eventProblem } = jobIdOf(fields.requestPayload);
-  const requestContext = asObject(fields.requestContext) ?? {};
-  const responseContext = asObject(fields.responseContext) ?? {};
-  const response = asObject(fields.responsePayload) ?? {};
+  const { jobId, eventProblem } = jobIdOf(fields2.requestPayload);
+  const requestContext = asObject(fields2.requestContext) ?? {};
+  const responseContext = asObject(fields2.responseContext) ?? {};
+  const response = asObject(fields2.responsePayload) ?? {};
   const requestId = nonEmptyString(requestContext.requestId);
   return {
     jobId,
@@ -350,7 +449,7 @@ function failureFromRecord(record) {
     ...eventProblem !== void 0 ? { eventProblem } : {}
   };
 }
-async function handler(record) {
+async function handler(record, context) {
   const logger = createJsonLogger({ attributes: { service: "cdk-codepipeline-invoke-crash-reporter" } });
   let crash;
   try {
@@ -367,7 +466,9 @@ async function handler(record) {
     jobLogger.warn("The failed event is not a valid CodePipeline job event; reporting the failure anyway", { problem: crash.eventProblem });
   }
   jobLogger.info("Reporting the crashed job as failed", { failureType: crash.failure.type, failureMessage: crash.failure.message });
-  await putJobFailure(defaultCodePipelineClient(), crash.jobId, crash.failure, jobLogger);
+  const remaining = context?.getRemainingTimeInMillis?.bind(context);
+  const deadline = remaining !== void 0 ? { remainingTimeMs: remaining, reserveMs: 2e3 } : void 0;
+  await putJobFailure(defaultCodePipelineClient(), crash.jobId, crash.failure, jobLogger, deadline);
 }
 function jobIdOf(payload) {
   try {
