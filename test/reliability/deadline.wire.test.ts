@@ -6,41 +6,21 @@
  * faults scoped to its own object, a logger of its own), so that the suite stays fast.
  */
 import * as fs from 'fs';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Tally } from './tally';
-import { FaultProxy } from '../../src/local/fault-proxy';
-import type { JobApiEmulator, JobRecord } from '../../src/local/job-api-emulator';
+import type { JobRecord } from '../../src/local/job-api-emulator';
 import { JobHandlerOptions, jobHandler, Logger, PipelineJob, PipelineJobHandler } from '../../src/runtime';
-import { jobEvent, lambdaEnvironment } from '../runtime/wire-helpers';
+import { jobEvent } from '../runtime/wire-helpers';
 import { craftZip } from '../runtime/zip-craft';
-import { S3Backend, s3Client, startEmbeddedS3, startJobApi } from '../support/servers';
+import { useWireServers } from '../support/wire-servers';
 
 const BUCKET = 'deadline-artifacts';
 const TIMEOUT_MS = 1500;
 const MARGIN_MS = 300;
 const tally = new Tally('deadline');
-let jobApi: JobApiEmulator;
-let s3: S3Backend;
-let proxy: FaultProxy;
-let direct: S3Client;
-let restoreEnvironment: () => void;
 
-beforeAll(async () => {
-  jobApi = await startJobApi();
-  s3 = await startEmbeddedS3();
-  await s3.createBucket(BUCKET);
-  proxy = await FaultProxy.start({ target: s3.endpoint });
-  direct = s3Client(s3.endpoint);
-  restoreEnvironment = lambdaEnvironment({ codePipeline: jobApi.endpoint, s3: proxy.endpoint });
-});
-afterAll(async () => {
-  restoreEnvironment();
-  direct.destroy();
-  await proxy.close();
-  await s3.close();
-  await jobApi.close();
-  tally.flush();
-});
+const servers = useWireServers({ bucket: BUCKET });
+afterAll(() => tally.flush());
 
 /** Log lines of one case (captureLogs patches process.stdout, which concurrent cases cannot share). */
 function quietLogger(lines: string[] = []): Logger {
@@ -67,7 +47,7 @@ async function putInput(): Promise<string> {
   // Keys differ per case, so that S3 faults can be scoped to one case's object (`path`).
   const key = `pipeline/Source/${++keys}`;
   const zip = craftZip([{ name: 'data.bin', data: Buffer.alloc(200_000, 3), store: true }]);
-  await direct.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: zip }));
+  await servers.direct.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: zip }));
   return key;
 }
 
@@ -78,17 +58,17 @@ async function putInput(): Promise<string> {
 async function invoke(handler: PipelineJobHandler, eventOptions: Parameters<typeof jobEvent>[0] = {}) {
   const event = jobEvent({ bucket: BUCKET, ...eventOptions });
   const jobId: string = event['CodePipeline.job'].id;
-  jobApi.registerJob(jobId);
+  servers.jobApi.registerJob(jobId);
   const context = lambdaContext();
   const remainingAtReport: number[] = [];
-  const unsubscribe = jobApi.onReport((report) => {
+  const unsubscribe = servers.jobApi.onReport((report) => {
     if (report.jobId === jobId) remainingAtReport.push(context.getRemainingTimeInMillis());
   });
   tally.cases++;
   let escaped: unknown;
   try {
     await handler(event, context).catch((error: unknown) => (escaped = error));
-    const job = jobApi.job(jobId) as JobRecord;
+    const job = servers.jobApi.job(jobId) as JobRecord;
     const failure = job.results[0]?.failureDetails;
     if (escaped !== undefined || job.results.length !== 1) tally.crashes++;
     else if (failure !== undefined) tally.failuresReportedCorrectly++;
@@ -115,7 +95,7 @@ describe('a handler still running at the deadline', () => {
 
   test.concurrent('stuck in an artifact download, names the download in the failure', async () => {
     const key = await putInput();
-    proxy.injectFaults([{ kind: 'stall', methods: ['GET'], path: new RegExp(`/${key}(\\?|$)`), afterBytes: 1000, times: 5 }]);
+    servers.proxy.injectFaults([{ kind: 'stall', methods: ['GET'], path: new RegExp(`/${key}(\\?|$)`), afterBytes: 1000, times: 5 }]);
     tally.faultsInjected++;
     const handler = handlerOf({}, async (job) => {
       await job.inputArtifact('Source').extractTo();
@@ -188,9 +168,9 @@ describe('exactly one report', () => {
     expect(job.status).toBe('Failed');
     await done;
     await new Promise((resolve) => setTimeout(resolve, 100));
-    const after = jobApi.job(jobId)!;
+    const after = servers.jobApi.job(jobId)!;
     expect(after.results).toHaveLength(1);
-    expect(jobApi.requests.filter((r) => (r.body as { jobId?: string } | undefined)?.jobId === jobId)).toHaveLength(1);
+    expect(servers.jobApi.requests.filter((r) => (r.body as { jobId?: string } | undefined)?.jobId === jobId)).toHaveLength(1);
   });
 
   test.concurrent('a handler that finishes before the deadline is reported as usual, and no deadline report follows', async () => {
@@ -201,7 +181,7 @@ describe('exactly one report', () => {
     const { job, jobId } = await invoke(handler);
     expect(job.status).toBe('Succeeded');
     await new Promise((resolve) => setTimeout(resolve, TIMEOUT_MS));
-    expect(jobApi.job(jobId)!.results).toHaveLength(1);
+    expect(servers.jobApi.job(jobId)!.results).toHaveLength(1);
   });
 });
 
@@ -228,7 +208,7 @@ describe("onDeadline: 'continue'", () => {
 
     const second = jobEvent({ jobId: first.jobId, continuationToken: first.job.continuationToken });
     await handler(second, lambdaContext());
-    expect(jobApi.job(first.jobId)).toMatchObject({ status: 'Succeeded', results: [{}, { executionDetails: { summary: 'finished from step 2' } }] });
+    expect(servers.jobApi.job(first.jobId)).toMatchObject({ status: 'Succeeded', results: [{}, { executionDetails: { summary: 'finished from step 2' } }] });
   });
 
   test.concurrent("the checkpoint's own summary is kept", async () => {
@@ -269,13 +249,13 @@ describe("onDeadline: 'continue'", () => {
 describe('when there is no deadline to watch', () => {
   test.concurrent('without a Lambda context there is no watchdog: a margin no invocation could have is not even checked', async () => {
     const event = jobEvent();
-    jobApi.registerJob(event['CodePipeline.job'].id);
+    servers.jobApi.registerJob(event['CodePipeline.job'].id);
     const handler = handlerOf({ deadlineMarginMs: 3_600_000 }, async () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
       return { summary: 'no context' };
     });
     await handler(event);
-    expect(jobApi.job(event['CodePipeline.job'].id)!.status).toBe('Succeeded');
+    expect(servers.jobApi.job(event['CodePipeline.job'].id)!.status).toBe('Succeeded');
   });
 
   test.concurrent('a margin longer than the whole invocation fails the job as ConfigurationError, without running the handler', async () => {

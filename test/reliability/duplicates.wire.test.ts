@@ -4,31 +4,21 @@
  * The emulator must record exactly one result, and no exception may escape the handler.
  */
 import { Tally } from './tally';
-import type { JobApiEmulator } from '../../src/local/job-api-emulator';
 import { jobHandler, JobFailedError } from '../../src/runtime';
 import { handler as crashReporter } from '../../src/runtime/crash-reporter';
-import { captureLogs, jobEvent, lambdaEnvironment } from '../runtime/wire-helpers';
-import { startJobApi } from '../support/servers';
+import { captureLogs, jobEvent } from '../runtime/wire-helpers';
+import { useWireServers } from '../support/wire-servers';
 
 const tally = new Tally('duplicates');
-let jobApi: JobApiEmulator;
-let restoreEnvironment: () => void;
 
-beforeAll(async () => {
-  jobApi = await startJobApi();
-  restoreEnvironment = lambdaEnvironment({ codePipeline: jobApi.endpoint });
-});
-afterAll(async () => {
-  restoreEnvironment();
-  await jobApi.close();
-  tally.flush();
-});
+const servers = useWireServers();
+afterAll(() => tally.flush());
 
 const context = { awsRequestId: 'dup-request', getRemainingTimeInMillis: () => 60_000 };
 
 function newJobEvent() {
   const event = jobEvent();
-  jobApi.registerJob(event['CodePipeline.job'].id);
+  servers.jobApi.registerJob(event['CodePipeline.job'].id);
   return { event, jobId: event['CodePipeline.job'].id as string };
 }
 
@@ -59,8 +49,8 @@ describe.each([
   test('a success is recorded once', async () => {
     const { event, jobId } = newJobEvent();
     const logs = await deliver([() => succeed(event, context), () => succeed(event, context)], concurrently);
-    expect(jobApi.job(jobId)!.results).toHaveLength(1);
-    expect(jobApi.job(jobId)!.status).toBe('Succeeded');
+    expect(servers.jobApi.job(jobId)!.results).toHaveLength(1);
+    expect(servers.jobApi.job(jobId)!.status).toBe('Succeeded');
     expect(logs.filter((l) => /already ended/.test(l.message))).toHaveLength(1);
     tally.successes++;
   });
@@ -68,15 +58,15 @@ describe.each([
   test('a failure is recorded once', async () => {
     const { event, jobId } = newJobEvent();
     await deliver([() => fail(event, context), () => fail(event, context)], concurrently);
-    expect(jobApi.job(jobId)!.results).toHaveLength(1);
-    expect(jobApi.job(jobId)!.results[0].failureDetails).toMatchObject({ type: 'JobFailed', message: 'health check failed' });
+    expect(servers.jobApi.job(jobId)!.results).toHaveLength(1);
+    expect(servers.jobApi.job(jobId)!.results[0].failureDetails).toMatchObject({ type: 'JobFailed', message: 'health check failed' });
     tally.failuresReportedCorrectly++;
   });
 
   test('a success and a failure racing: the first report wins, the other is logged', async () => {
     const { event, jobId } = newJobEvent();
     await deliver([() => succeed(event, context), () => fail(event, context)], concurrently);
-    const job = jobApi.job(jobId)!;
+    const job = servers.jobApi.job(jobId)!;
     expect(job.results).toHaveLength(1);
     expect(job.status).toBe(job.results[0].operation === 'PutJobSuccessResult' ? 'Succeeded' : 'Failed');
   });
@@ -84,7 +74,7 @@ describe.each([
   test('five deliveries still make one result', async () => {
     const { event, jobId } = newJobEvent();
     await deliver(Array.from({ length: 5 }, () => () => succeed(event, context)), concurrently);
-    expect(jobApi.job(jobId)!.results).toHaveLength(1);
+    expect(servers.jobApi.job(jobId)!.results).toHaveLength(1);
   });
 });
 
@@ -101,8 +91,8 @@ describe('reports after the job ended', () => {
       responsePayload: { errorType: 'Error', errorMessage: 'Task timed out after 300.00 seconds' },
     };
     const logs = await deliver([() => crashReporter(record)], false);
-    expect(jobApi.job(jobId)!.results).toHaveLength(1);
-    expect(jobApi.job(jobId)!.status).toBe('Succeeded');
+    expect(servers.jobApi.job(jobId)!.results).toHaveLength(1);
+    expect(servers.jobApi.job(jobId)!.status).toBe('Succeeded');
     expect(logs).toContainEqual(expect.objectContaining({ level: 'WARN', message: expect.stringMatching(/already ended/) }));
   });
 
@@ -110,8 +100,8 @@ describe('reports after the job ended', () => {
     const { event, jobId } = newJobEvent();
     await deliver([() => fail(event, context)], false);
     const logs = await deliver([() => succeed(event, context)], false);
-    expect(jobApi.job(jobId)!.results).toHaveLength(1);
-    expect(jobApi.job(jobId)!.status).toBe('Failed');
+    expect(servers.jobApi.job(jobId)!.results).toHaveLength(1);
+    expect(servers.jobApi.job(jobId)!.status).toBe('Failed');
     expect(logs).toContainEqual(expect.objectContaining({ level: 'WARN', message: expect.stringMatching(/already ended/) }));
   });
 
@@ -125,10 +115,10 @@ describe('reports after the job ended', () => {
     const { event, jobId } = newJobEvent();
     const continuing = jobHandler<unknown, { step: number }>({}, (job) => (job.continuation === undefined ? job.continueLater({ step: 2 }) : { summary: 'end' }));
     await deliver([() => continuing(event, context)], false);
-    const token = jobApi.job(jobId)!.continuationToken!;
+    const token = servers.jobApi.job(jobId)!.continuationToken!;
     const second = jobEvent({ jobId, continuationToken: token });
     await deliver([() => continuing(second, context), () => continuing(second, context)], true);
-    const job = jobApi.job(jobId)!;
+    const job = servers.jobApi.job(jobId)!;
     expect(job.status).toBe('Succeeded');
     expect(job.results.map((r) => r.continuationToken !== undefined)).toEqual([true, false]);
   });

@@ -6,28 +6,18 @@
  */
 import fc from 'fast-check';
 import { Tally } from './tally';
-import type { JobApiEmulator } from '../../src/local/job-api-emulator';
 import { InvalidJobEventError, jobHandler, PipelineJobHandler } from '../../src/runtime';
 import { findJobId } from '../../src/shared/event';
 import { FAILURE_TYPES } from '../../src/shared/limits';
-import { captureLogs, jobEvent, lambdaEnvironment } from '../runtime/wire-helpers';
-import { startJobApi } from '../support/servers';
+import { captureLogs, jobEvent } from '../runtime/wire-helpers';
+import { useWireServers } from '../support/wire-servers';
 
 const tally = new Tally('hostile-events');
-let jobApi: JobApiEmulator;
-let restoreEnvironment: () => void;
 const prototypeNames = Object.getOwnPropertyNames(Object.prototype).sort();
 let peakRss = 0;
 
-beforeAll(async () => {
-  jobApi = await startJobApi();
-  restoreEnvironment = lambdaEnvironment({ codePipeline: jobApi.endpoint });
-});
-afterAll(async () => {
-  restoreEnvironment();
-  await jobApi.close();
-  tally.flush();
-});
+const servers = useWireServers();
+afterAll(() => tally.flush());
 
 const context = { awsRequestId: 'hostile', getRemainingTimeInMillis: () => 60_000 };
 
@@ -43,7 +33,7 @@ type Outcome = { kind: 'succeeded' } | { kind: 'failed'; type: string; message: 
 async function invoke(handler: PipelineJobHandler, event: unknown): Promise<Outcome> {
   tally.cases++;
   const jobId = findJobId(event);
-  if (jobId !== undefined) jobApi.registerJob(jobId);
+  if (jobId !== undefined) servers.jobApi.registerJob(jobId);
   let escaped: unknown;
   await captureLogs(() => handler(event, context).catch((error: unknown) => (escaped = error)));
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
@@ -53,7 +43,7 @@ async function invoke(handler: PipelineJobHandler, event: unknown): Promise<Outc
     tally.crashes++;
     throw new Error(`an exception escaped the handler: ${String(escaped)}`);
   }
-  const job = jobApi.job(jobId!)!;
+  const job = servers.jobApi.job(jobId!)!;
   if (job.results.length !== 1) {
     tally.crashes++;
     throw new Error(`job ${jobId} has ${job.results.length} results`);

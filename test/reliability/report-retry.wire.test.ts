@@ -7,26 +7,18 @@
  */
 import { randomUUID } from 'crypto';
 import { Tally } from './tally';
-import type { JobApiEmulator, JobApiFault, JobRecord } from '../../src/local/job-api-emulator';
+import type { JobApiFault, JobRecord } from '../../src/local/job-api-emulator';
 import { jobHandler, JobHandlerOptions, Logger, PipelineJobHandler } from '../../src/runtime';
-import { jobEvent, lambdaEnvironment } from '../runtime/wire-helpers';
-import { codePipelineClient, freePort, startJobApi } from '../support/servers';
+import { jobEvent } from '../runtime/wire-helpers';
+import { codePipelineClient, freePort } from '../support/servers';
+import { useWireServers } from '../support/wire-servers';
 
 const TIMEOUT_MS = 1500;
 const MARGIN_MS = 600;
 const tally = new Tally('report-retry');
-let jobApi: JobApiEmulator;
-let restoreEnvironment: () => void;
 
-beforeAll(async () => {
-  jobApi = await startJobApi();
-  restoreEnvironment = lambdaEnvironment({ codePipeline: jobApi.endpoint });
-});
-afterAll(async () => {
-  restoreEnvironment();
-  await jobApi.close();
-  tally.flush();
-});
+const servers = useWireServers();
+afterAll(() => tally.flush());
 
 function lambdaContext(timeoutMs = TIMEOUT_MS) {
   const end = Date.now() + timeoutMs;
@@ -50,15 +42,15 @@ type Context = ReturnType<typeof lambdaContext>;
 async function invoke(handler: PipelineJobHandler, faults: readonly JobApiFault[], context: Context | undefined = lambdaContext()) {
   const event = jobEvent();
   const jobId: string = event['CodePipeline.job'].id;
-  jobApi.registerJob(jobId);
-  const faultsBefore = jobApi.faultsInjected;
-  jobApi.injectFaults(faults.map((fault) => ({ jobId, ...fault })));
+  servers.jobApi.registerJob(jobId);
+  const faultsBefore = servers.jobApi.faultsInjected;
+  servers.jobApi.injectFaults(faults.map((fault) => ({ jobId, ...fault })));
   tally.cases++;
   let escaped: unknown;
   await handler(event, context).catch((error: unknown) => (escaped = error));
-  tally.faultsInjected += jobApi.faultsInjected - faultsBefore;
-  const job = jobApi.job(jobId) as JobRecord;
-  const requests = jobApi.requests.filter((r) => (r.body as { jobId?: string } | undefined)?.jobId === jobId);
+  tally.faultsInjected += servers.jobApi.faultsInjected - faultsBefore;
+  const job = servers.jobApi.job(jobId) as JobRecord;
+  const requests = servers.jobApi.requests.filter((r) => (r.body as { jobId?: string } | undefined)?.jobId === jobId);
   const failure = job.results[0]?.failureDetails;
   if (escaped === undefined && job.results.length === 1) {
     if (failure !== undefined) tally.failuresReportedCorrectly++;

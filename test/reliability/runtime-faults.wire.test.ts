@@ -3,55 +3,35 @@
  * configured as on Lambda (AWS_MAX_ATTEMPTS unset: the standard retry mode, 3 attempts). Every job must end reported:
  * a success with a whole output artifact, or a clear failure; never a success with a partial output.
  */
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Tally } from './tally';
 import { FaultProxy } from '../../src/local/fault-proxy';
 import type { JobApiEmulator, JobRecord } from '../../src/local/job-api-emulator';
 import { jobHandler, PipelineJob } from '../../src/runtime';
 import { FAILURE_TYPES } from '../../src/shared/limits';
-import { captureLogs, jobEvent, lambdaEnvironment } from '../runtime/wire-helpers';
+import { captureLogs, jobEvent } from '../runtime/wire-helpers';
 import { craftZip } from '../runtime/zip-craft';
-import { S3Backend, s3Client, startEmbeddedS3, startJobApi } from '../support/servers';
+import { useWireServers } from '../support/wire-servers';
 
 const BUCKET = 'artifacts';
 const tally = new Tally('runtime-faults');
-let jobApi: JobApiEmulator;
-let s3: S3Backend;
-let proxy: FaultProxy;
-let direct: S3Client;
-let restoreEnvironment: () => void;
 
-beforeAll(async () => {
-  jobApi = await startJobApi();
-  s3 = await startEmbeddedS3();
-  await s3.createBucket(BUCKET);
-  proxy = await FaultProxy.start({ target: s3.endpoint });
-  direct = s3Client(s3.endpoint);
-  restoreEnvironment = lambdaEnvironment({ codePipeline: jobApi.endpoint, s3: proxy.endpoint });
-  delete process.env.AWS_MAX_ATTEMPTS; // as on Lambda: the SDK's standard retries
-});
-afterAll(async () => {
-  restoreEnvironment();
-  direct.destroy();
-  await proxy.close();
-  await s3.close();
-  await jobApi.close();
-  tally.flush();
-});
+const servers = useWireServers({ bucket: BUCKET, sdkRetries: true });
+afterAll(() => tally.flush());
 afterEach(() => {
-  proxy.clearFaults();
-  jobApi.clearFaults();
+  servers.proxy.clearFaults();
+  servers.jobApi.clearFaults();
 });
 
 let keys = 0;
 async function putInput(zip: Buffer): Promise<string> {
   const key = `pipeline/Source/${++keys}`;
-  await direct.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: zip }));
+  await servers.direct.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: zip }));
   return key;
 }
 
 async function objectExists(key: string): Promise<boolean> {
-  return direct.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key })).then(
+  return servers.direct.send(new HeadObjectCommand({ Bucket: BUCKET, Key: key })).then(
     () => true,
     () => false,
   );
@@ -75,16 +55,16 @@ async function runJob(faults: { s3?: Parameters<FaultProxy['injectFaults']>[0]; 
   const outputKey = `pipeline/Out/${++keys}`;
   const event = jobEvent({ bucket: BUCKET, inputs: { Source: inputKey }, outputs: { Out: outputKey } });
   const jobId: string = event['CodePipeline.job'].id;
-  jobApi.registerJob(jobId);
-  const s3Before = proxy.faultsInjected;
-  const apiBefore = jobApi.faultsInjected;
-  proxy.injectFaults(faults.s3 ?? []);
-  jobApi.injectFaults((faults.jobApi ?? []).map((f) => ({ jobId, ...f })));
+  servers.jobApi.registerJob(jobId);
+  const s3Before = servers.proxy.faultsInjected;
+  const apiBefore = servers.jobApi.faultsInjected;
+  servers.proxy.injectFaults(faults.s3 ?? []);
+  servers.jobApi.injectFaults((faults.jobApi ?? []).map((f) => ({ jobId, ...f })));
   tally.cases++;
   let escaped: unknown;
   await captureLogs(() => copyJob(event, { awsRequestId: 'faults', getRemainingTimeInMillis: () => 60_000 }).catch((e: unknown) => (escaped = e)));
-  tally.faultsInjected += proxy.faultsInjected - s3Before + (jobApi.faultsInjected - apiBefore);
-  const job = jobApi.job(jobId) as JobRecord;
+  tally.faultsInjected += servers.proxy.faultsInjected - s3Before + (servers.jobApi.faultsInjected - apiBefore);
+  const job = servers.jobApi.job(jobId) as JobRecord;
   const result = job.results[0];
   if (escaped !== undefined || job.results.length !== 1) tally.crashes++;
   const failure = result?.failureDetails;
@@ -94,7 +74,7 @@ async function runJob(faults: { s3?: Parameters<FaultProxy['injectFaults']>[0]; 
 }
 
 async function expectWholeOutput(key: string): Promise<void> {
-  const response = await direct.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+  const response = await servers.direct.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
   const bytes = Buffer.from(await response.Body!.transformToByteArray());
   expect(bytes.subarray(-22).readUInt32LE(0)).toBe(0x06054b50); // the zip ends with its end record: it is whole
 }

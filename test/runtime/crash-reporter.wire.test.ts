@@ -1,20 +1,9 @@
-import { captureLogs, jobEvent, lambdaEnvironment } from './wire-helpers';
-import type { JobApiEmulator } from '../../src/local/job-api-emulator';
+import { captureLogs, jobEvent } from './wire-helpers';
 import { handler } from '../../src/runtime/crash-reporter';
-import { FAKE_SESSION_CREDENTIALS, startJobApi } from '../support/servers';
+import { FAKE_SESSION_CREDENTIALS } from '../support/servers';
+import { useWireServers } from '../support/wire-servers';
 
-let jobApi: JobApiEmulator;
-let restoreEnvironment: () => void;
-
-beforeAll(async () => {
-  jobApi = await startJobApi();
-  restoreEnvironment = lambdaEnvironment({ codePipeline: jobApi.endpoint });
-});
-
-afterAll(async () => {
-  restoreEnvironment();
-  await jobApi.close();
-});
+const servers = useWireServers();
 
 function failureRecordFor(event: unknown): unknown {
   return {
@@ -30,9 +19,9 @@ function failureRecordFor(event: unknown): unknown {
 test('a crashed job is reported failed through PutJobFailureResult', async () => {
   const event = jobEvent();
   const jobId = event['CodePipeline.job'].id;
-  jobApi.registerJob(jobId);
+  servers.jobApi.registerJob(jobId);
   await captureLogs(() => handler(failureRecordFor(event)));
-  const job = jobApi.job(jobId)!;
+  const job = servers.jobApi.job(jobId)!;
   expect(job.status).toBe('Failed');
   expect(job.results[0].failureDetails).toEqual({
     type: 'JobFailed',
@@ -43,10 +32,10 @@ test('a crashed job is reported failed through PutJobFailureResult', async () =>
 
 test('a second delivery of the same record is logged as already ended, not thrown', async () => {
   const event = jobEvent();
-  jobApi.registerJob(event['CodePipeline.job'].id);
+  servers.jobApi.registerJob(event['CodePipeline.job'].id);
   await captureLogs(() => handler(failureRecordFor(event)));
   const { logs } = await captureLogs(() => handler(failureRecordFor(event)));
-  expect(jobApi.job(event['CodePipeline.job'].id)!.results).toHaveLength(1);
+  expect(servers.jobApi.job(event['CodePipeline.job'].id)!.results).toHaveLength(1);
   expect(logs).toContainEqual(expect.objectContaining({ level: 'WARN', message: expect.stringMatching(/already ended/) }));
 });
 
@@ -56,15 +45,15 @@ test('an unknown job is logged, not thrown', async () => {
 });
 
 test('a record that is not from a CodePipeline job reports nothing and does not throw', async () => {
-  const before = jobApi.requests.length;
+  const before = servers.jobApi.requests.length;
   const { logs } = await captureLogs(() => handler({ requestPayload: { Records: [] } }));
-  expect(jobApi.requests.length).toBe(before);
+  expect(servers.jobApi.requests.length).toBe(before);
   expect(logs).toContainEqual(expect.objectContaining({ level: 'ERROR', message: expect.stringMatching(/nothing to report/) }));
 });
 
 test('log lines carry the job id as correlation id and never the artifact credentials', async () => {
   const event = jobEvent();
-  jobApi.registerJob(event['CodePipeline.job'].id);
+  servers.jobApi.registerJob(event['CodePipeline.job'].id);
   const { logs, text } = await captureLogs(() => handler(failureRecordFor(event)));
   expect(logs.every((l) => l.correlationId === event['CodePipeline.job'].id)).toBe(true);
   expect(text).not.toContain(FAKE_SESSION_CREDENTIALS.secretAccessKey);
@@ -74,27 +63,27 @@ test('log lines carry the job id as correlation id and never the artifact creden
 test('throttled reports are retried while the invocation has time, beyond the SDK attempts', async () => {
   const event = jobEvent();
   const jobId = event['CodePipeline.job'].id;
-  jobApi.registerJob(jobId);
+  servers.jobApi.registerJob(jobId);
   // The SDK's standard mode makes 3 attempts; 5 throttles need the runtime's own retries on top.
-  jobApi.injectFaults([{ target: 'PutJobFailureResult', type: 'ThrottlingException', times: 5 }]);
+  servers.jobApi.injectFaults([{ target: 'PutJobFailureResult', type: 'ThrottlingException', times: 5 }]);
   const end = Date.now() + 25_000;
   await captureLogs(() => handler(failureRecordFor(event), { getRemainingTimeInMillis: () => end - Date.now() }));
-  expect(jobApi.job(jobId)!.status).toBe('Failed');
+  expect(servers.jobApi.job(jobId)!.status).toBe('Failed');
 });
 
 test('a report that keeps failing is thrown once the invocation runs out of time', async () => {
   const event = jobEvent();
   const jobId = event['CodePipeline.job'].id;
-  jobApi.registerJob(jobId);
-  jobApi.injectFaults([{ target: 'PutJobFailureResult', type: 'ThrottlingException', times: 1000 }]);
+  servers.jobApi.registerJob(jobId);
+  servers.jobApi.injectFaults([{ target: 'PutJobFailureResult', type: 'ThrottlingException', times: 1000 }]);
   // 2.5 s left and 2 s kept for the end: the retries stop after about half a second, and Lambda's retry takes over.
   const end = Date.now() + 2_500;
   try {
     await expect(captureLogs(() => handler(failureRecordFor(event), { getRemainingTimeInMillis: () => end - Date.now() }))).rejects.toThrow(/Throttl/);
-    expect(jobApi.job(jobId)!.status).not.toBe('Failed');
+    expect(servers.jobApi.job(jobId)!.status).not.toBe('Failed');
     // It gave up within the invocation's time (without the context it would retry for 10 s).
     expect(Date.now()).toBeLessThan(end);
   } finally {
-    jobApi.clearFaults();
+    servers.jobApi.clearFaults();
   }
 });

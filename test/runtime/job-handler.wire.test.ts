@@ -2,24 +2,14 @@
  * Whole jobs through jobHandler with the real @aws-sdk/client-codepipeline against the job-API emulator (no S3 here:
  * artifacts.wire.test.ts covers artifacts on both S3 backends).
  */
-import { captureLogs, jobEvent, lambdaEnvironment } from './wire-helpers';
-import type { JobApiEmulator, JobRecord } from '../../src/local/job-api-emulator';
+import { captureLogs, jobEvent } from './wire-helpers';
+import type { JobRecord } from '../../src/local/job-api-emulator';
 import { InvalidJobEventError, JobFailedError, jobHandler, Logger, PipelineJob } from '../../src/runtime';
 import { FAILURE_MESSAGE_MAX_LENGTH, OUTPUT_VARIABLES_MAX_BYTES } from '../../src/shared/limits';
 import { codePipelineClient, FAKE_CREDENTIALS, FAKE_SESSION_CREDENTIALS, freePort, startJobApi } from '../support/servers';
+import { useWireServers } from '../support/wire-servers';
 
-let jobApi: JobApiEmulator;
-let restoreEnvironment: () => void;
-
-beforeAll(async () => {
-  jobApi = await startJobApi();
-  restoreEnvironment = lambdaEnvironment({ codePipeline: jobApi.endpoint });
-});
-
-afterAll(async () => {
-  restoreEnvironment();
-  await jobApi.close();
-});
+const servers = useWireServers();
 
 const schema = {
   type: 'object',
@@ -42,9 +32,9 @@ const lambdaContext = { awsRequestId: 'request-1', getRemainingTimeInMillis: () 
 async function runOnce(handler: (event: unknown, context?: any) => Promise<void>, options: Parameters<typeof jobEvent>[0] = {}) {
   const event = jobEvent(options);
   const jobId: string = event['CodePipeline.job'].id;
-  jobApi.registerJob(jobId);
+  servers.jobApi.registerJob(jobId);
   const { logs, text } = await captureLogs(() => handler(event, lambdaContext));
-  return { event, jobId, job: jobApi.job(jobId) as JobRecord, logs, text };
+  return { event, jobId, job: servers.jobApi.job(jobId) as JobRecord, logs, text };
 }
 
 function lastResult(job: JobRecord) {
@@ -199,16 +189,16 @@ describe('continuation', () => {
   async function runUntilDone(handler: (event: unknown, context?: any) => Promise<void>, maxInvocations = 10) {
     const first = jobEvent();
     const jobId: string = first['CodePipeline.job'].id;
-    jobApi.registerJob(jobId);
+    servers.jobApi.registerJob(jobId);
     let invocations = 0;
     let token: string | undefined;
     do {
       const event = jobEvent({ jobId, continuationToken: token });
       await captureLogs(() => handler(event, lambdaContext));
       invocations++;
-      token = jobApi.job(jobId)!.continuationToken;
-    } while (jobApi.job(jobId)!.status === 'InProgress' && invocations < maxInvocations);
-    return { job: jobApi.job(jobId)!, invocations };
+      token = servers.jobApi.job(jobId)!.continuationToken;
+    } while (servers.jobApi.job(jobId)!.status === 'InProgress' && invocations < maxInvocations);
+    return { job: servers.jobApi.job(jobId)!, invocations };
   }
 
   test('state handed to continueLater comes back on the next invocation until the job ends', async () => {
@@ -251,7 +241,7 @@ describe('output variables are checked before the call', () => {
     const { job } = await runOnce(jobHandler({}, () => ({ outputVariables: { 'bad name': 'x', 'ok': 'y' } })));
     expect(job.status).toBe('Failed');
     expect(lastResult(job).failureDetails!.message).toMatch(/name "bad name" does not match/);
-    expect(jobApi.requests.filter((r) => r.errorType === 'ValidationException')).toHaveLength(0);
+    expect(servers.jobApi.requests.filter((r) => r.errorType === 'ValidationException')).toHaveLength(0);
   });
 
   test('values over 122,880 bytes in total fail the job with the size', async () => {
@@ -279,7 +269,7 @@ describe('robustness', () => {
     const { event, jobId } = await runOnce(handler);
     const second = await captureLogs(() => handler(event, lambdaContext));
     expect(body).toHaveBeenCalledTimes(2);
-    expect(jobApi.job(jobId)!.results).toHaveLength(1);
+    expect(servers.jobApi.job(jobId)!.results).toHaveLength(1);
     expect(second.logs).toContainEqual(expect.objectContaining({ level: 'WARN', correlationId: jobId, message: expect.stringMatching(/already ended/) }));
   });
 
@@ -287,11 +277,11 @@ describe('robustness', () => {
     const event = jobEvent();
     const jobId = event['CodePipeline.job'].id;
     event['CodePipeline.job'].data.inputArtifacts = null;
-    jobApi.registerJob(jobId);
+    servers.jobApi.registerJob(jobId);
     const body = jest.fn();
     await captureLogs(() => jobHandler({}, body)(event, lambdaContext));
     expect(body).not.toHaveBeenCalled();
-    expect(lastResult(jobApi.job(jobId)!).failureDetails).toMatchObject({
+    expect(lastResult(servers.jobApi.job(jobId)!).failureDetails).toMatchObject({
       type: 'ConfigurationError',
       message: expect.stringMatching(/CodePipeline\.job\.data\.inputArtifacts must be an array/),
     });
