@@ -22,38 +22,6 @@ export function crashReporterFor(scope: IConstruct): lambda.IFunction {
   return (existing ?? new CrashReporter(stack, CRASH_REPORTER_ID)).function;
 }
 
-/**
- * The `onFailure` destination that sends a job function's failed invocations to the crash reporter: what
- * `new LambdaDestination(crashReporter)` does, cheaper per function (see `CrashReporterDestination`).
- */
-export function crashReporterDestination(crashReporter: lambda.IFunction): lambda.IDestination {
-  return new CrashReporterDestination(crashReporter);
-}
-
-/**
- * `LambdaDestination` binds through `grantInvoke`, which hashes the grantee's principal and policy fragment and weighs a
- * resource-policy fallback for every function: measurable in a 50-stage pipeline (issue #7). When the function's role
- * is a role of the crash reporter's own stack (always the case for the role a job function creates), the outcome is
- * known: `grantInvoke` adds one statement to that role's policy, `lambda:InvokeFunction` on the reporter's
- * `resourceArnsForGrantInvoke` (its ARN and `ARN:*`). That same statement is added directly; any other role (imported,
- * or from another stack or account) still goes through `grantInvoke`.
- */
-class CrashReporterDestination implements lambda.IDestination {
-  constructor(private readonly crashReporter: lambda.IFunction) {}
-
-  public bind(_scope: Construct, fn: lambda.IFunction): lambda.DestinationConfig {
-    const role = fn.role;
-    if (role instanceof iam.Role && Stack.of(role) === Stack.of(this.crashReporter)) {
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: this.crashReporter.resourceArnsForGrantInvoke }),
-      );
-    } else {
-      this.crashReporter.grantInvoke(fn);
-    }
-    return { destination: this.crashReporter.functionArn };
-  }
-}
-
 class CrashReporter extends Construct {
   public readonly function: lambda.Function;
 

@@ -1,8 +1,9 @@
 import { Duration } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { crashReporterDestination, crashReporterFor } from './crash-reporter';
+import { crashReporterFor } from './crash-reporter';
 import {
   DEFAULT_ARCHITECTURE,
   DEFAULT_LOG_RETENTION,
@@ -58,7 +59,7 @@ export function jobFunctionDefaults(scope: Construct, id: string, props: JobFunc
     timeout: props.timeout ?? DEFAULT_TIMEOUT,
     memorySize: props.memorySize ?? DEFAULT_MEMORY_SIZE,
     retryAttempts: props.retryAttempts ?? DEFAULT_RETRY_ATTEMPTS,
-    onFailure: crashReporter ? crashReporterDestination(crashReporter) : props.onFailure,
+    onFailure: crashReporter ? new destinations.LambdaDestination(crashReporter) : props.onFailure,
     logGroup: logGroupFor(scope, id, props),
     crashReporter,
   };
