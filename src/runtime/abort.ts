@@ -3,6 +3,9 @@
  * stops the invocation), and pauses that end early when it fires.
  */
 
+/** setTimeout's longest delay (2^31 - 1 ms); a longer one fires at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
 /** The error an aborted operation rejects with: the signal's reason when it is an Error, else `aborted: <reason>`. */
 export function abortReason(signal: AbortSignal): Error {
   const reason: unknown = signal.reason;

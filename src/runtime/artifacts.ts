@@ -8,7 +8,7 @@ import { pipeline as streamPipeline, Readable, Transform } from 'stream';
 import { pipeline } from 'stream/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from './logger';
-import { getObjectStream, objectSize, s3RandomAccessReader, TransferOptions, uploadObject } from './s3';
+import { getObjectStream, objectSize, s3RandomAccessReader, s3Url, TransferOptions, uploadObject } from './s3';
 import { ArtifactEntry, extractZip, ExtractSummary, listEntries, openZip, openZipEntryStream, readZipEntry } from './zip-read';
 import { ExtractionLimits, resolveLimits } from './zip-safety';
 import { FileSpec, zipDirectory, zipFiles } from './zip-write';
@@ -170,7 +170,7 @@ export class InputArtifact {
   }
 
   private get url(): string {
-    return `s3://${this.bucketName}/${this.objectKey}`;
+    return s3Url(this.location);
   }
 
   private transfer(): TransferOptions {
@@ -240,7 +240,7 @@ export class OutputArtifact {
     const location = this.artifact.location.s3Location;
     const transfer = transferOptions(this.context, `output artifact '${this.name}'`);
     try {
-      await track(this.context, `uploading output artifact '${this.name}' (s3://${location.bucketName}/${location.objectKey})`, () =>
+      await track(this.context, `uploading output artifact '${this.name}' (${s3Url(location)})`, () =>
         uploadObject(this.context.s3(), location, counted, this.context.encryptionKey, transfer),
       );
     } catch (error) {

@@ -2,6 +2,7 @@
  * jobHandler: turns a function of a job into a Lambda handler that always reports the job's outcome to CodePipeline.
  */
 import type { CodePipelineClient, PutJobSuccessResultInput } from '@aws-sdk/client-codepipeline';
+import { MAX_TIMER_MS } from './abort';
 import { decodeContinuation } from './continuation';
 import { createJsonLogger, Logger, withAttributes } from './logger';
 import { Job, LambdaContextLike, PipelineJob } from './pipeline-job';
@@ -79,8 +80,6 @@ export interface JobHandlerOptions {
 const DEFAULT_DEADLINE_MARGIN_MS = 10_000;
 /** The default margin is at most this fraction of the time an invocation has when it starts. */
 const DEFAULT_DEADLINE_MARGIN_FRACTION = 0.2;
-/** setTimeout's longest delay (2^31 - 1 ms); longer waits are split. */
-const MAX_TIMER_MS = 2_147_483_647;
 
 /** What the handler function may return. */
 export type JobOutcome = JobResult | ContinueLater | void;

@@ -8,6 +8,7 @@ import {
   PutJobSuccessResultCommand,
   PutJobSuccessResultInput,
 } from '@aws-sdk/client-codepipeline';
+import { MAX_TIMER_MS, sleep } from './abort';
 import { Logger } from './logger';
 import { truncateWithMarker } from './text';
 import { FAILURE_MESSAGE_MAX_LENGTH, FailureType } from '../shared/limits';
@@ -28,8 +29,8 @@ export interface ReportDeadline {
 }
 
 /**
- * Without a deadline (no Lambda context, e.g. the crash reporter, which is not given one) reports retry for this long:
- * a third of the crash reporter function's 30-second timeout.
+ * Without a deadline (no Lambda context: tests, local runs, a hand-called handler) reports retry for this long: a
+ * third of the crash reporter function's 30-second timeout.
  */
 export const REPORT_RETRY_BUDGET_WITHOUT_DEADLINE_MS = 10_000;
 /**
@@ -40,8 +41,6 @@ export const REPORT_RETRY_BUDGET_WITHOUT_DEADLINE_MS = 10_000;
  */
 const RETRY_BASE_DELAY_MS = 50;
 const RETRY_MAX_DELAY_MS = 2_000;
-/** setTimeout's longest delay (2^31 - 1 ms). */
-const MAX_TIMER_MS = 2_147_483_647;
 
 /** Thrown when a report could not be made within the time left: Lambda then retries, and the crash reporter reports last. */
 export class JobReportError extends Error {
@@ -219,7 +218,7 @@ async function send(
         );
       }
       logger.warn(`${operation} failed (${describeError(error)}); retrying in ${delay} ms`, { attempt });
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      await sleep(delay, undefined);
     } finally {
       clearTimeout(timer);
     }

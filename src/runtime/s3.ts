@@ -99,7 +99,8 @@ export class ArtifactTransferError extends JobFailedError {
   }
 }
 
-function s3Url(location: S3ArtifactLocation): string {
+/** `s3://bucket/key`, as artifacts are named in messages. */
+export function s3Url(location: S3ArtifactLocation): string {
   return `s3://${location.bucketName}/${location.objectKey}`;
 }
 

@@ -349,19 +349,27 @@ async function readFileOrSample(file: string): Promise<{ stats: fs.Stats; conten
   }
 }
 
-/** Whether deflate shrinks the sample enough to be worth its CPU (level 1: quick, and enough to tell noise from text). */
+/** The sample is deflated at level 1: quick, and enough to tell noise from text. */
+const SAMPLE_DEFLATE_OPTIONS: zlib.ZlibOptions = { level: 1 };
+
+/** Whether deflate shrank the sample enough to be worth its CPU. */
+function shrankEnough(sample: Buffer, deflated: Buffer): boolean {
+  return deflated.length <= sample.length * STORE_ABOVE_RATIO;
+}
+
+/** Whether deflate shrinks the sample enough to be worth its CPU (on zlib's thread pool). */
 function compresses(sample: Buffer): Promise<boolean> {
   return new Promise((resolve, reject) =>
-    zlib.deflateRaw(sample, { level: 1 }, (error, deflated) => {
+    zlib.deflateRaw(sample, SAMPLE_DEFLATE_OPTIONS, (error, deflated) => {
       if (error) reject(error);
-      else resolve(deflated.length <= sample.length * STORE_ABOVE_RATIO);
+      else resolve(shrankEnough(sample, deflated));
     }),
   );
 }
 
 /** {@link compresses} for content already in memory (about a millisecond for a full sample). */
 function compressesSync(sample: Buffer): boolean {
-  return zlib.deflateRawSync(sample, { level: 1 }).length <= sample.length * STORE_ABOVE_RATIO;
+  return shrankEnough(sample, zlib.deflateRawSync(sample, SAMPLE_DEFLATE_OPTIONS));
 }
 
 /**
