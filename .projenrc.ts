@@ -87,7 +87,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
   integrationTestAutoDiscover: false,
 
   jestOptions: {
-    // Snapshots never update themselves (CI included); `npx projen test:update` updates them on purpose.
+    // Snapshots never update themselves (CI included), and no task updates them: `npx jest --ci=false -u <file>`
+    // after `npx projen bundle` does, on purpose, for the suites named.
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
     jestConfig: {
       collectCoverage: false,
@@ -170,8 +171,10 @@ project.addTask('rosetta:extract', {
 const bundleTask = project.tasks.tryFind('bundle');
 if (bundleTask) {
   project.testTask.prependSpawn(bundleTask);
-  project.tasks.tryFind('test:update')?.prependSpawn(bundleTask);
 }
+// No task runs jest with --updateSnapshot: projen's `test:update` would make accepting every snapshot change one
+// command away. Updating snapshots stays a deliberate jest call on the suites concerned (see the README, Develop).
+project.tasks.removeTask('test:update');
 
 // Benchmarks (design §6): ratios against baselines measured in the same run, written to bench/results.json. Runs from
 // source after `npm ci` (children are compiled by esbuild, never timed under ts-node); BENCH_QUICK=1 is the CI smoke.
