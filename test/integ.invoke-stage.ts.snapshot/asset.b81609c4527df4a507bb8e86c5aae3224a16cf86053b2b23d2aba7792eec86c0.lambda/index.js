@@ -81,6 +81,30 @@ function errorFields(error) {
 // src/runtime/report.ts
 var import_client_codepipeline = require("@aws-sdk/client-codepipeline");
 
+// src/runtime/abort.ts
+var MAX_TIMER_MS = 2147483647;
+function abortReason(signal) {
+  const reason = signal.reason;
+  return reason instanceof Error ? reason : new Error(`aborted: ${String(reason)}`);
+}
+function sleep(ms, signal) {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(abortReason(signal));
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortReason(signal));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
 // src/runtime/text.ts
 function truncateWithMarker(text, max) {
   if (text.length <= max) {
@@ -107,7 +131,6 @@ var EXTERNAL_EXECUTION_ID_MAX_LENGTH = 1500;
 var REPORT_RETRY_BUDGET_WITHOUT_DEADLINE_MS = 1e4;
 var RETRY_BASE_DELAY_MS = 50;
 var RETRY_MAX_DELAY_MS = 2e3;
-var MAX_TIMER_MS = 2147483647;
 var JobReportError = class extends Error {
   constructor(message, cause, attempts) {
     super(message);
@@ -188,7 +211,7 @@ async function send(call, operation, logger, given) {
         );
       }
       logger.warn(`${operation} failed (${describeError(error)}); retrying in ${delay} ms`, { attempt });
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      await sleep(delay, void 0);
     } finally {
       clearTimeout(timer);
     }
