@@ -9,6 +9,7 @@
  * Pure: no I/O, no AWS SDK.
  */
 import { InvalidJobEventError } from './errors';
+import { JOB_ID_PATTERN } from './limits';
 
 /** Where an artifact lives: always S3 for a Lambda invoke action. Use the key as given: it has no `.zip` suffix. */
 export interface S3ArtifactLocation {
@@ -93,7 +94,7 @@ export function parseJobEvent(raw: unknown): CodePipelineJobEvent {
   const job = objectAt(root[jobPath], jobPath);
   const details: JobDetails = {
     ...job,
-    id: nonEmptyStringAt(job.id, `${jobPath}.id`),
+    id: jobIdAt(job.id, `${jobPath}.id`),
     accountId: nonEmptyStringAt(job.accountId, `${jobPath}.accountId`),
     data: parseJobData(job.data, `${jobPath}.data`),
   };
@@ -260,6 +261,15 @@ function stringAt(value: unknown, path: string): string {
   return value;
 }
 
+function jobIdAt(value: unknown, path: string): string {
+  const id = nonEmptyStringAt(value, path);
+  if (!JOB_ID_PATTERN.test(id)) {
+    // The id is not echoed: it may be megabytes long or hold control characters.
+    throw new InvalidJobEventError(path, `must be a job id (a UUID such as 11111111-2222-4333-8444-555555555555), got a string of ${id.length} characters that is not one`);
+  }
+  return id;
+}
+
 function nonEmptyStringAt(value: unknown, path: string): string {
   const text = stringAt(value, path);
   if (text.length === 0) {
@@ -293,5 +303,6 @@ export function findJobId(raw: unknown): string | undefined {
   const job = (raw as JsonObject)['CodePipeline.job'];
   if (typeof job !== 'object' || job === null) return undefined;
   const id = (job as JsonObject).id;
-  return typeof id === 'string' && id.length > 0 ? id : undefined;
+  // Only an id the job API could accept: reports against anything else would be refused, and retried in vain.
+  return typeof id === 'string' && JOB_ID_PATTERN.test(id) ? id : undefined;
 }

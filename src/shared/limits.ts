@@ -34,6 +34,14 @@ export const EXECUTION_SUMMARY_MAX_LENGTH = 2048;
 export const PERCENT_COMPLETE_MIN = 0;
 export const PERCENT_COMPLETE_MAX = 100;
 
+/**
+ * `JobId`: a UUID (API model pattern `[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`). Letters beyond
+ * hex are accepted in the same shape because AWS's own documented sample events use placeholders such as
+ * `c0d76431-b0e7-xmpl-97e3-e8ee786eb6f6`; anything else (NUL bytes, paths, megabytes of text) is refused before a
+ * report would be retried against it.
+ */
+export const JOB_ID_PATTERN = /^[0-9A-Za-z]{8}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{12}$/;
+
 /** `FailureType` enum (API model). */
 export const FAILURE_TYPES = [
   'JobFailed',

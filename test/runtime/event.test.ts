@@ -3,7 +3,7 @@ import * as path from 'path';
 import { inspect } from 'util';
 import * as fc from 'fast-check';
 import { InvalidJobEventError } from '../../src/shared/errors';
-import { parseJobEvent } from '../../src/shared/event';
+import { findJobId, parseJobEvent } from '../../src/shared/event';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'events');
 const fixtureFiles = fs.readdirSync(FIXTURES).filter((f) => f.endsWith('.json'));
@@ -139,6 +139,10 @@ describe('parseJobEvent rejects malformed events with the field path', () => {
     ['CodePipeline.job is missing', () => ({ 'CodePipeline.job ': {} }), 'CodePipeline.job'],
     ['the job id is missing', (e) => delete e['CodePipeline.job'].id, 'CodePipeline.job.id'],
     ['the job id is empty', (e) => (e['CodePipeline.job'].id = ''), 'CodePipeline.job.id'],
+    ['the job id holds a NUL byte', (e) => (e['CodePipeline.job'].id = 'a\0b'), 'CodePipeline.job.id'],
+    ['the job id is a path', (e) => (e['CodePipeline.job'].id = '../../etc/passwd'), 'CodePipeline.job.id'],
+    ['the job id is 10 MB long', (e) => (e['CodePipeline.job'].id = 'a'.repeat(10 * 1024 * 1024)), 'CodePipeline.job.id'],
+    ['the job id is a UUID with a trailing newline', (e) => (e['CodePipeline.job'].id = '11111111-2222-4333-8444-555555555555\n'), 'CodePipeline.job.id'],
     ['the account id is a number', (e) => (e['CodePipeline.job'].accountId = 123456789012), 'CodePipeline.job.accountId'],
     ['data is null', (e) => (e['CodePipeline.job'].data = null), 'CodePipeline.job.data'],
     ['the configuration is missing', (e) => delete e['CodePipeline.job'].data.actionConfiguration.configuration, 'CodePipeline.job.data.actionConfiguration.configuration'],
@@ -172,6 +176,21 @@ describe('parseJobEvent rejects malformed events with the field path', () => {
     if (expectedPath !== '') {
       expect((error as Error).message).toContain(expectedPath);
     }
+  });
+
+  test('a refused job id is not echoed in the message', () => {
+    const raw = fullEvent();
+    raw['CodePipeline.job'].id = 'x'.repeat(5000);
+    const error = thrownBy(() => parseJobEvent(raw)) as Error;
+    expect(error.message).toMatch(/CodePipeline\.job\.id must be a job id .* 5000 characters/);
+    expect(error.message).not.toContain('x'.repeat(100));
+  });
+
+  test('findJobId gives no id for an event whose id the job API would refuse', () => {
+    for (const id of ['a\0b', '../../etc/passwd', 'a'.repeat(100_000), '']) {
+      expect(findJobId({ 'CodePipeline.job': { id } })).toBeUndefined();
+    }
+    expect(findJobId({ 'CodePipeline.job': { id: '11111111-2222-4333-8444-555555555555', data: null } })).toBe('11111111-2222-4333-8444-555555555555');
   });
 
   test('the message shows a bad enum value, so the reader sees what came', () => {
