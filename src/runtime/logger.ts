@@ -47,7 +47,13 @@ export function createJsonLogger(options: JsonLoggerOptions = {}): Logger {
     if (LEVEL_ORDER[level] < threshold) {
       return;
     }
-    const entry = Object.assign({ timestamp: new Date().toISOString(), level, message }, base, ...attributes);
+    let entry: LogAttributes;
+    try {
+      entry = Object.assign({ timestamp: new Date().toISOString(), level, message }, base, ...attributes);
+    } catch (error) {
+      // A getter of the caller's attributes threw: the line still goes out, without them.
+      entry = { timestamp: new Date().toISOString(), level, message, attributes: describeUnserializable(attributes), reason: messageOf(error) };
+    }
     write(`${safeJson(entry)}\n`);
   };
   return { debug: log('DEBUG'), info: log('INFO'), warn: log('WARN'), error: log('ERROR') };
@@ -67,9 +73,40 @@ function levelFromEnvironment(): LogLevel {
   return value in LEVEL_ORDER ? (value as LogLevel) : 'INFO';
 }
 
-/** Keys whose values are never logged, wherever they appear (raw events, SDK inputs, user objects). */
-const SECRET_KEYS = /^(secretAccessKey|sessionToken|SecretAccessKey|SessionToken|secret_access_key|session_token|aws_secret_access_key|aws_session_token)$/;
+/**
+ * Keys whose values are never logged, wherever they appear (raw events, SDK inputs, `process.env`, HTTP headers, user
+ * objects). Compared case-insensitively with `-`, `_` and `.` removed, so `SecretAccessKey`, `secret_access_key`,
+ * `AWS_SECRET_ACCESS_KEY` and `aws.secretAccessKey` are one key. The spellings are those of the AWS SDKs' credential
+ * providers and of the Lambda environment (AWS_SESSION_TOKEN, AWS_CONTAINER_AUTHORIZATION_TOKEN), plus SigV4's
+ * `X-Amz-Security-Token` / `X-Amz-Signature` and `Authorization`-style headers.
+ */
+const SECRET_KEYS = new Set([
+  'secretaccesskey',
+  'awssecretaccesskey',
+  'secretkey',
+  'awssecretkey',
+  'sessiontoken',
+  'awssessiontoken',
+  'securitytoken',
+  'awssecuritytoken',
+  'xamzsecuritytoken',
+  'xamzsignature',
+  'authorization',
+  'proxyauthorization',
+  'awscontainerauthorizationtoken',
+]);
 const REDACTED = '[redacted]';
+
+function isSecretKey(key: string): boolean {
+  return SECRET_KEYS.has(key.replace(/[-_.]/g, '').toLowerCase());
+}
+
+/** Credentials inside text: presigned-URL query parameters and SigV4 `Authorization` header values. */
+const SECRET_IN_TEXT = /(X-Amz-(?:Security-Token|Signature|Credential)=)[^&\s"']+|(\bAWS4-HMAC-SHA256 )[^"'\n]+/gi;
+
+function redactText(text: string): string {
+  return text.replace(SECRET_IN_TEXT, (_match, query: string | undefined, scheme: string | undefined) => `${query ?? scheme}${REDACTED}`);
+}
 
 /**
  * A copy of `value` safe to log: secret keys redacted, errors as `{ name, message, stack }`, cycles cut, bigint as
@@ -79,11 +116,26 @@ export function redactForLog<T>(value: T): T {
   return JSON.parse(safeJson(value) ?? 'null');
 }
 
-function safeJson(value: unknown): string {
+/**
+ * JSON text of any value, never a throw: a `toJSON` that throws, a getter that throws, or a proxy that refuses to be
+ * read gives a description of the value instead (logging must not turn into a second failure).
+ */
+export function safeJson(value: unknown): string {
+  try {
+    return stringifyRedacted(value) ?? 'null';
+  } catch (error) {
+    return JSON.stringify({ unserializable: describeUnserializable(value), reason: messageOf(error) });
+  }
+}
+
+function stringifyRedacted(value: unknown): string | undefined {
   const seen = new WeakSet<object>();
   return JSON.stringify(value, function replacer(key, v: unknown) {
-    if (key !== '' && SECRET_KEYS.test(key) && v !== undefined && v !== null) {
+    if (key !== '' && isSecretKey(key) && v !== undefined && v !== null) {
       return REDACTED;
+    }
+    if (typeof v === 'string') {
+      return redactText(v);
     }
     if (v instanceof Error) {
       return errorFields(v);
@@ -97,6 +149,28 @@ function safeJson(value: unknown): string {
     }
     return v;
   });
+}
+
+/** A short description of a value that could not be serialized; never throws. */
+export function describeUnserializable(value: unknown): string {
+  try {
+    if (typeof value === 'object' && value !== null) {
+      const name = Object.getPrototypeOf(value)?.constructor?.name;
+      return `an object${typeof name === 'string' && name !== '' && name !== 'Object' ? ` of class ${name}` : ''}`;
+    }
+    if (typeof value === 'symbol') return value.toString();
+    return value === undefined ? 'undefined' : `a ${typeof value}`;
+  } catch {
+    return 'a value that cannot be inspected';
+  }
+}
+
+function messageOf(error: unknown): string {
+  try {
+    return error instanceof Error ? error.message : String(error);
+  } catch {
+    return 'unknown';
+  }
 }
 
 function errorFields(error: Error): LogAttributes {

@@ -4,6 +4,7 @@
  * limits.
  */
 import type { PutJobSuccessResultInput } from '@aws-sdk/client-codepipeline';
+import { describeUnserializable, safeJson } from './logger';
 import type { FailureReport } from './report';
 import { truncateWithMarker, utf8Length } from './text';
 import { isFailureType, JobFailedError, UserParametersError } from '../shared/errors';
@@ -138,12 +139,28 @@ export function failureOf(error: unknown, requestId: string | undefined): Failur
   if (error instanceof JobFailedError || error instanceof UserParametersError) {
     return withId({ type: error.failureType, message: error.message });
   }
-  if (isErrorLike(error)) {
-    // An error class from another copy of this library (two bundles) still carries its type.
-    const declared = (error as { failureType?: unknown }).failureType;
-    const type = isFailureType(declared) ? declared : PERMISSION_ERROR_NAMES.has(error.name) ? 'PermissionError' : 'JobFailed';
-    const message = error.name === 'Error' || error.message.startsWith(`${error.name}:`) ? error.message : `${error.name}: ${error.message}`;
-    return withId({ type, message });
+  try {
+    if (isErrorLike(error)) {
+      // An error class from another copy of this library (two bundles) still carries its type.
+      const declared = (error as { failureType?: unknown }).failureType;
+      const type = isFailureType(declared) ? declared : PERMISSION_ERROR_NAMES.has(error.name) ? 'PermissionError' : 'JobFailed';
+      const message = error.name === 'Error' || error.message.startsWith(`${error.name}:`) ? error.message : `${error.name}: ${error.message}`;
+      return withId({ type, message });
+    }
+    return withId({ type: 'JobFailed', message: `The handler threw ${typeof error === 'string' ? error : thrownValueText(error)}` });
+  } catch {
+    // A getter of the thrown value threw while it was read: whatever it was, the job still gets a failure.
+    return withId({ type: 'JobFailed', message: `The handler threw ${describeUnserializable(error)} that could not be read` });
   }
-  return withId({ type: 'JobFailed', message: `The handler threw ${typeof error === 'string' ? error : JSON.stringify(error) ?? String(error)}` });
+}
+
+/**
+ * The JSON text of a thrown non-error value, or a description of it when it has none: `undefined`, a symbol, a
+ * function; a circular object, a BigInt, or a `toJSON` that throws (safeJson describes those).
+ */
+function thrownValueText(value: unknown): string {
+  if (value === undefined || typeof value === 'function' || typeof value === 'symbol') {
+    return describeUnserializable(value);
+  }
+  return typeof value === 'bigint' ? `the bigint ${value.toString()}` : safeJson(value);
 }

@@ -129,7 +129,12 @@ export function getObjectStream(
 /** The size and ETag of an artifact's zip (a HEAD request). */
 export async function objectInfo(client: S3Client, location: S3ArtifactLocation, options: TransferOptions): Promise<{ size: number; etag?: string }> {
   const command = new HeadObjectCommand({ Bucket: location.bucketName, Key: location.objectKey });
-  const head = await sendAbortable(options.signal, (o) => client.send(command, o));
+  let head;
+  try {
+    head = await sendAbortable(options.signal, (o) => client.send(command, o));
+  } catch (error) {
+    throw isMissingObject(error) ? missingObjectError(options.what, location, error) : error;
+  }
   if (typeof head.ContentLength !== 'number') {
     throw new Error(`S3 returned no size for ${s3Url(location)}`);
   }
@@ -309,6 +314,7 @@ class ResumingObjectStream extends Readable {
           continue;
         }
         if (isPreconditionFailed(error)) throw this.changed(error);
+        if (isMissingObject(error)) throw missingObjectError(this.options.what, this.location, error);
         // The SDK has retried the first request already; a resume's request failing for a transient reason is one
         // more broken attempt.
         if (this.attempts === 1 || !isTransient(error)) throw this.attempts === 1 ? error : this.failure('S3 refused to resume it', error);
@@ -458,6 +464,28 @@ class ResumingObjectStream extends Readable {
       cause,
     );
   }
+}
+
+/**
+ * S3's "no such object" in both forms: GetObject's `NoSuchKey`/`NoSuchBucket` body, and HeadObject's bare 404, which
+ * has no body and so reaches the SDK as `NotFound` with the message `UnknownError`.
+ */
+function isMissingObject(error: unknown): boolean {
+  const name = (error as { name?: unknown } | undefined)?.name;
+  return name === 'NoSuchKey' || name === 'NoSuchBucket' || name === 'NotFound' || statusOf(error) === 404;
+}
+
+/** A missing artifact object, named by its artifact, bucket and key instead of S3's `NotFound: UnknownError`. */
+function missingObjectError(what: string, location: S3ArtifactLocation, cause: unknown): ArtifactTransferError {
+  const name = (cause as { name?: unknown } | undefined)?.name;
+  return new ArtifactTransferError(
+    `Could not download ${what}: ${s3Url(location)} does not exist (S3 answered 404${typeof name === 'string' ? ` ${name}` : ''}). ` +
+      'The object may have been deleted or expired by a lifecycle rule, or the event names another bucket or key.',
+    0,
+    undefined,
+    1,
+    cause,
+  );
 }
 
 function statusOf(error: unknown): number | undefined {

@@ -196,6 +196,21 @@ const hostileEvent = fc.array(mutation, { minLength: 1, maxLength: 4 }).map((mut
   return JSON.parse(text);
 });
 
+describe('thrown values that JSON cannot carry', () => {
+  const circular: Record<string, unknown> = {};
+  circular.self = circular;
+  test.each([
+    ['a circular object', circular],
+    ['a BigInt', 12n],
+    ['an object whose toJSON throws', { toJSON: () => { throw new Error('toJSON refused'); } }],
+  ])('a handler throwing %s gets a JobFailed failure reported', async (_name, thrown) => {
+    const handler = jobHandler({}, () => { throw thrown; });
+    const outcome = await invoke(handler, jobEvent());
+    expect(outcome).toMatchObject({ kind: 'failed', type: 'JobFailed' });
+    expect((outcome as { message: string }).message).toMatch(/^The handler threw /);
+  });
+});
+
 describe('events', () => {
   const handler = jobHandler({}, (job) => ({ summary: `inputs ${job.inputArtifactNames.length}` }));
 
@@ -224,6 +239,21 @@ describe('events', () => {
     event['CodePipeline.job'].data = { __proto__: { polluted: true } };
     const outcome = await invoke(handler, JSON.parse(JSON.stringify(event)));
     expect(outcome).toMatchObject({ kind: 'failed', type: 'ConfigurationError' });
+  });
+
+  test.each([
+    ['a NUL byte', 'a\0b'],
+    ['a path', '../../etc/passwd'],
+    ['10 MB of text', 'j'.repeat(10 * 1024 * 1024)],
+  ])('a job id holding %s is refused as InvalidJobEventError, and nothing is reported or retried', async (_name, id) => {
+    const event = jobEvent();
+    event['CodePipeline.job'].id = id;
+    const requestsBefore = servers.jobApi.requests.length;
+    const outcome = await invoke(handler, JSON.parse(JSON.stringify(event)));
+    expect(outcome.kind).toBe('unreportable');
+    expect((outcome as { error: Error }).error.message).toMatch(/CodePipeline\.job\.id must be a job id/);
+    // No report was attempted, so none was retried (the old code retried a refused report for most of a minute).
+    expect(servers.jobApi.requests.length).toBe(requestsBefore);
   });
 
   test('memory stays bounded over all the hostile cases (peak RSS under 1 GiB)', () => {

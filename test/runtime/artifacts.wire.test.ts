@@ -277,6 +277,24 @@ describe.each(s3Backends)('artifacts on %s S3', (_name, startS3) => {
     expect(last.failureDetails!.message).toMatch(/NoSuchKey/);
   });
 
+  test.each([
+    ['extractTo', (j: PipelineJob) => j.inputArtifact().extractTo()],
+    ['readFile (a HEAD first)', (j: PipelineJob) => j.inputArtifact().readFile('a.txt')],
+    ['list', (j: PipelineJob) => j.inputArtifact().list()],
+  ])('a missing artifact object through %s names the artifact, the bucket and the key', async (_how, use) => {
+    const { job, last } = await run(
+      jobHandler({}, async (j: PipelineJob) => {
+        await use(j);
+      }),
+      { inputs: { Source: 'MyPipeline/Source/gone' } },
+    );
+    expect(job.status).toBe('Failed');
+    const message = last.failureDetails!.message;
+    expect(message).toContain("input artifact 'Source'");
+    expect(message).toContain(`s3://${BUCKET}/MyPipeline/Source/gone does not exist (S3 answered 404`);
+    expect(message).not.toMatch(/UnknownError/);
+  });
+
   test('artifact logs never contain the artifact credentials', async () => {
     const input = await putArtifact('Source', sourceZip());
     const { text } = await run(

@@ -92,6 +92,58 @@ describe('redactForLog', () => {
   });
 });
 
+describe('redactForLog: every credential spelling of the SDKs, Lambda and SigV4', () => {
+  const env = {
+    AWS_ACCESS_KEY_ID: 'ASIAEXAMPLE',
+    AWS_SECRET_ACCESS_KEY: 'env-secret',
+    AWS_SESSION_TOKEN: 'env-token',
+    AWS_SECURITY_TOKEN: 'old-token',
+    AWS_CONTAINER_AUTHORIZATION_TOKEN: 'container-token',
+    aws_secret_access_key: 'ini-secret',
+  };
+
+  test('process.env-style keys are redacted, the access key id is kept', () => {
+    const logged = JSON.stringify(redactForLog({ env }));
+    for (const value of ['env-secret', 'env-token', 'old-token', 'container-token', 'ini-secret']) {
+      expect(logged).not.toContain(value);
+    }
+    expect(logged).toContain('ASIAEXAMPLE');
+  });
+
+  test('header names are redacted whatever their case', () => {
+    const headers = { 'x-amz-security-token': 'h-token', 'Authorization': 'AWS4-HMAC-SHA256 Credential=A/20260101/us-east-1/s3/aws4_request, Signature=abc', 'X-Amz-Signature': 'sig', 'Proxy-Authorization': 'Basic eA==' };
+    const logged = JSON.stringify(redactForLog({ headers }));
+    expect(logged).not.toMatch(/h-token|Signature=abc|"sig"|eA==/);
+  });
+
+  test('credentials inside text are redacted: presigned URLs and Authorization values', () => {
+    const url = 'https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F2026&X-Amz-Security-Token=tok123&X-Amz-Signature=sig456';
+    const logged = JSON.stringify(redactForLog({ url, note: 'header AWS4-HMAC-SHA256 Credential=AKIA/x, Signature=deadbeef' }));
+    expect(logged).not.toMatch(/tok123|sig456|AKIA%2F2026|deadbeef/);
+    expect(logged).toContain('X-Amz-Algorithm=AWS4-HMAC-SHA256&');
+  });
+
+  test('a JSON logger given the whole environment prints none of its secrets', () => {
+    const lines: string[] = [];
+    createJsonLogger({ write: (line) => lines.push(line) }).info('env', { env });
+    expect(lines.join('')).not.toMatch(/env-secret|env-token/);
+  });
+
+  test('a value whose toJSON throws is logged as a description, not thrown', () => {
+    const lines: string[] = [];
+    const hostile = { toJSON: () => { throw new Error('no'); } };
+    expect(() => createJsonLogger({ write: (line) => lines.push(line) }).info('x', { hostile })).not.toThrow();
+    expect(lines[0]).toContain('unserializable');
+  });
+
+  test('attributes whose getter throws still give a line', () => {
+    const lines: string[] = [];
+    const attributes = Object.defineProperty({}, 'bad', { enumerable: true, get: () => { throw new Error('getter'); } });
+    createJsonLogger({ write: (line) => lines.push(line) }).warn('still here', attributes);
+    expect(JSON.parse(lines[0])).toMatchObject({ level: 'WARN', message: 'still here' });
+  });
+});
+
 describe('truncateWithMarker', () => {
   test('leaves a text within the limit unchanged', () => {
     expect(truncateWithMarker('short', 10)).toBe('short');

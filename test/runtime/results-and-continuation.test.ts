@@ -46,6 +46,24 @@ describe('continuation tokens', () => {
   });
 });
 
+describe('failureOf: any thrown value becomes a failure', () => {
+  const circular: Record<string, unknown> = { a: 1 };
+  circular.self = circular;
+  test.each([
+    ['a circular object', circular, /The handler threw .*"self":"\[circular\]"/],
+    ['a BigInt', 10n ** 30n, /The handler threw the bigint 1000000000000000000000000000000/],
+    ['an object whose toJSON throws', { toJSON: () => { throw new Error('nope'); } }, /The handler threw .*unserializable.*nope/],
+    ['undefined', undefined, /The handler threw undefined/],
+    ['a symbol', Symbol('s'), /The handler threw Symbol\(s\)/],
+    ['an object without a prototype', Object.create(null), /The handler threw \{\}/],
+    ['an error whose message getter throws', Object.defineProperty(new Error('x'), 'message', { get: () => { throw new Error('getter'); } }), /The handler threw an object of class Error that could not be read/],
+  ])('%s', (_name, value, message) => {
+    const failure = failureOf(value, 'r1');
+    expect(failure.type).toBe('JobFailed');
+    expect(failure.message).toMatch(message);
+  });
+});
+
 describe('failureOf', () => {
   test('JobFailedError keeps its type and message', () => {
     expect(failureOf(new JobFailedError('bad', 'RevisionOutOfSync'), 'r1')).toEqual({ type: 'RevisionOutOfSync', message: 'bad', externalExecutionId: 'r1' });
