@@ -675,10 +675,19 @@ async function writeEntry(
       written = content.length;
     } else {
       const counter = byteLimit(budget, limits, artifact, entry.fileName);
-      const handle = await openForWriting(item, fileMode, artifact);
-      if (fileMode !== undefined && (fileMode & 0o111) !== 0) await handle.chmod(fileMode);
+      const content = await data.inflated(entry);
+      let handle: fs.promises.FileHandle | undefined;
       try {
-        await pipeline(await data.inflated(entry), counter, fs.createWriteStream('', { fd: handle, highWaterMark: BIG_CHUNK_BYTES }));
+        handle = await openForWriting(item, fileMode, artifact);
+        if (fileMode !== undefined && (fileMode & 0o111) !== 0) await handle.chmod(fileMode);
+      } catch (error) {
+        content.destroy();
+        await handle?.close();
+        throw error;
+      }
+      try {
+        // The write stream closes the handle however the pipeline ends.
+        await pipeline(content, counter, fs.createWriteStream('', { fd: handle, highWaterMark: BIG_CHUNK_BYTES }));
       } catch (error) {
         // A file cut short or with bad data is not left behind as if it were the artifact's.
         await fs.promises.rm(item.target, { force: true });
