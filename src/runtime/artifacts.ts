@@ -13,6 +13,7 @@ import { ArtifactEntry, extractZip, ExtractSummary, listEntries, openZip, openZi
 import { ExtractionLimits, resolveLimits } from './zip-safety';
 import { FileSpec, zipDirectory, zipFiles } from './zip-write';
 import type { EncryptionKey, JobArtifact, S3ArtifactLocation } from '../shared/event';
+import { READ_FILE_DEFAULT_MAX_BYTES, READ_FILE_MEMORY_FRACTION } from '../shared/limits';
 
 /** What artifacts need from the job they belong to. */
 export interface ArtifactContext {
@@ -47,6 +48,14 @@ export interface ArtifactContext {
 export interface ExtractOptions {
   /** Limits for this artifact, over the handler's. */
   readonly limits?: Partial<ExtractionLimits>;
+  /**
+   * readFile only: the most bytes read into memory. An entry declared larger is refused before it is read, and one
+   * that inflates past it while reading (a lying header) is refused then; stream big files with openFile() or
+   * extractTo() instead.
+   *
+   * @default 1/8 of the function's memory (AWS_LAMBDA_FUNCTION_MEMORY_SIZE), 64 MiB when that is unknown
+   */
+  readonly maxBytes?: number;
 }
 
 /** An input artifact: a zip in S3 that an earlier action produced. */
@@ -104,9 +113,12 @@ export class InputArtifact {
   async readFile(filePath: string, encodingOrOptions?: BufferEncoding | ExtractOptions, maybeOptions?: ExtractOptions): Promise<Buffer | string> {
     const encoding = typeof encodingOrOptions === 'string' ? encodingOrOptions : undefined;
     const options = (typeof encodingOrOptions === 'object' ? encodingOrOptions : maybeOptions) ?? {};
+    if (options.maxBytes !== undefined && !(Number.isSafeInteger(options.maxBytes) && options.maxBytes >= 0)) {
+      throw new RangeError(`readFile of input artifact ${this.name}: maxBytes must be a whole number of bytes, not ${String(options.maxBytes)}`);
+    }
     const content = await track(this.context, `reading '${filePath}' from input artifact '${this.name}'`, async () => {
       const source = await s3RandomAccessReader(this.context.s3(), this.location, this.transfer());
-      return readZipEntry(source, filePath, this.name, this.limits(options));
+      return readZipEntry(source, filePath, this.name, this.limits(options), options.maxBytes ?? defaultReadFileMaxBytes());
     });
     return encoding !== undefined ? content.toString(encoding) : content;
   }
@@ -255,6 +267,13 @@ export class OutputArtifact {
       ms: Date.now() - started,
     });
   }
+}
+
+/** readFile's default limit: a share of the function's memory (READ_FILE_MEMORY_FRACTION), or a fixed size outside Lambda. */
+export function defaultReadFileMaxBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const memoryMb = Number(env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE);
+  if (!Number.isFinite(memoryMb) || memoryMb <= 0) return READ_FILE_DEFAULT_MAX_BYTES;
+  return Math.floor(memoryMb * 1024 * 1024 * READ_FILE_MEMORY_FRACTION);
 }
 
 function transferOptions(context: ArtifactContext, what: string): TransferOptions {

@@ -1,12 +1,21 @@
 /**
- * yauzl random-access readers with a block cache, over S3 (HTTP Range requests) or a local file.
+ * Random-access readers for the zip reader, with a block cache, over S3 (HTTP Range requests) or a local file.
  *
- * yauzl reads the central directory with two small reads per entry: 20,000 reads for a 10,000-file artifact, each a
+ * The zip reader reads the central directory with two small reads per entry: 20,000 reads for a 10,000-file artifact, each a
  * round trip (an HTTP request over S3, a thread-pool hand-off on disk). Serving small reads from cached blocks turns
  * them into a handful; entry data still streams with one ranged read.
  */
 import type { Readable } from 'stream';
 import type { RandomAccessReader } from 'yauzl';
+
+/**
+ * The zip reader's RandomAccessReader, opaque outside the zip modules: the published declarations never name the
+ * zip libraries' types (their @types packages are dev dependencies, so a user's `tsc` would fail with TS7016 on them).
+ */
+export interface ZipByteReader {
+  /** Only zip-read knows what is behind it. */
+  readonly __zipByteReader?: never;
+}
 
 function yauzl(): typeof import('yauzl') {
   // Loaded on first use (cold start).
@@ -45,7 +54,7 @@ export interface BlockCacheOptions {
   readonly cachedBlocks: number;
 }
 
-export function blockCachedReader(source: RangeSource, options: BlockCacheOptions): RandomAccessReader {
+export function blockCachedReader(source: RangeSource, options: BlockCacheOptions): ZipByteReader {
   const { blockBytes, cachedBlocks } = options;
   const blocks = new Map<number, Promise<Buffer>>();
   const block = (index: number): Promise<Buffer> => {
@@ -88,5 +97,5 @@ export function blockCachedReader(source: RangeSource, options: BlockCacheOption
       );
     }
   }
-  return new BlockCachedReader() as unknown as RandomAccessReader;
+  return new BlockCachedReader() as unknown as RandomAccessReader as ZipByteReader;
 }

@@ -12,9 +12,8 @@
  */
 import { Readable } from 'stream';
 import { AbortMultipartUploadCommand, GetObjectCommand, GetObjectCommandOutput, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { RandomAccessReader } from 'yauzl';
 import { abortReason, sleep } from './abort';
-import { blockCachedReader, markTransportError, RangeSource } from './random-access';
+import { blockCachedReader, markTransportError, RangeSource, ZipByteReader } from './random-access';
 import { JobFailedError } from '../shared/errors';
 import type { ArtifactCredentials, EncryptionKey, S3ArtifactLocation } from '../shared/event';
 
@@ -205,7 +204,7 @@ function withAbortSignal(client: S3Client, signal: AbortSignal): S3Client {
 }
 
 /**
- * A yauzl random-access reader over an S3 object, with HTTP Range requests: reading one file of a 200 MB artifact
+ * A random-access zip reader over an S3 object, with HTTP Range requests: reading one file of a 200 MB artifact
  * costs a few small requests instead of the whole download. Blocks of 256 KiB cover a whole central directory in most
  * zips with one request. Every read is If-Match the ETag of the first HEAD: a zip replaced between reading its
  * directory and an entry fails clearly instead of mixing two archives.
@@ -214,7 +213,7 @@ export async function s3RandomAccessReader(
   client: S3Client,
   location: S3ArtifactLocation,
   options: TransferOptions,
-): Promise<{ reader: RandomAccessReader; size: number }> {
+): Promise<{ reader: ZipByteReader; size: number }> {
   const { size, etag } = await objectInfo(client, location, options);
   const ranged = (start: number, end: number) =>
     getObjectStream(client, location, { ...options, start, end, ...(etag !== undefined ? { etag } : {}) });

@@ -9,6 +9,7 @@
  */
 import * as path from 'path';
 import { JobFailedError } from '../shared/errors';
+import { ENTRY_PATH_MAX_BYTES, ENTRY_SEGMENT_MAX_BYTES } from '../shared/limits';
 
 /** Limits on what one artifact may extract to. Raise them per call or per handler for known big artifacts. */
 export interface ExtractionLimits {
@@ -100,21 +101,62 @@ export function insideRoot(root: string, relative: string, artifact: string, ent
 }
 
 /**
- * Checks a symlink entry: its target, resolved from the link's folder, must stay inside `root`. (Links are created
- * after every file, and checked again with realpath then, so a chain of links cannot escape either.)
+ * Refuses an entry name longer than a path (or a path segment) may be on Linux, before any other work on it: every later
+ * check is linear in the name, and so is the file system's own work only when names are bounded. Linear itself.
+ */
+export function checkEntryNameLength(entryName: string, artifact: string): void {
+  const refuse = (why: string) =>
+    new ArtifactSafetyError('unsafe-path', `Artifact ${artifact}: entry ${shortName(entryName)} ${why}; refusing to extract`, shortName(entryName, 200, false));
+  // UTF-8 takes at most 3 bytes per UTF-16 code unit: the exact count is only needed near the limit.
+  if (entryName.length * 3 > ENTRY_PATH_MAX_BYTES && Buffer.byteLength(entryName, 'utf8') > ENTRY_PATH_MAX_BYTES) {
+    throw refuse(`has a name longer than ${ENTRY_PATH_MAX_BYTES} bytes (${Buffer.byteLength(entryName, 'utf8')})`);
+  }
+  let segmentStart = 0;
+  for (let i = 0; i <= entryName.length; i++) {
+    const c = i < entryName.length ? entryName.charCodeAt(i) : 0x2f;
+    if (c !== 0x2f && c !== 0x5c) continue;
+    if ((i - segmentStart) * 3 > ENTRY_SEGMENT_MAX_BYTES) {
+      const bytes = Buffer.byteLength(entryName.slice(segmentStart, i), 'utf8');
+      if (bytes > ENTRY_SEGMENT_MAX_BYTES) throw refuse(`has a path segment longer than ${ENTRY_SEGMENT_MAX_BYTES} bytes (${bytes})`);
+    }
+    segmentStart = i + 1;
+  }
+}
+
+/** An entry name for a message: JSON-quoted, cut to `max` characters (hostile names can be megabytes long). */
+export function shortName(name: string, max = 200, quoted = true): string {
+  const cut = name.length > max ? `${name.slice(0, max)}... (${name.length} characters)` : name;
+  return quoted ? JSON.stringify(cut) : cut;
+}
+
+/**
+ * Checks a symlink entry's target before the link is made. Only a target whose every `..` comes first is accepted
+ * (`../../lib/x`, `bin/tool`, `.`), with no more `..` than the link's folder is deep: `..` after a name is resolved by the
+ * kernel from wherever that name leads, not lexically. The archive `sub/l2 -> .`, `l1 -> sub/l2/../..` looks inside
+ * to a lexical check and is not. With only leading `..`, every link stays inside the folder whatever the other links
+ * (of this archive, of an artifact extracted later) turn out to be: going up from a real folder inside the folder, then
+ * only down, following links that obey the same rule. Backslashes count as separators, which only refuses more.
  */
 export function checkSymlinkTarget(root: string, linkRelative: string, target: string, artifact: string): void {
   const refuse = (why: string) =>
     new ArtifactSafetyError(
       'unsafe-symlink',
-      `Artifact ${artifact}: symlink ${JSON.stringify(linkRelative)} -> ${JSON.stringify(target)} ${why}; refusing to extract`,
+      `Artifact ${artifact}: symlink ${shortName(linkRelative)} -> ${shortName(target)} ${why}; refusing to extract`,
       linkRelative,
     );
   if (target === '' || target.includes('\0')) throw refuse('has an invalid target');
   const normalized = target.replace(/\\/g, '/');
   if (normalized.startsWith('/') || /^[a-zA-Z]:/.test(normalized)) throw refuse('points to an absolute path');
-  const resolved = path.resolve(root, path.dirname(linkRelative), normalized);
-  if (!isInside(root, resolved)) throw refuse('points outside the folder');
+  const segments = normalized.split('/').filter((s) => s !== '' && s !== '.');
+  let ups = 0;
+  while (ups < segments.length && segments[ups] === '..') ups++;
+  if (segments.indexOf('..', ups) !== -1) {
+    throw refuse('goes up (..) after a name, which the kernel resolves through links, not lexically');
+  }
+  const depth = linkRelative.split('/').length - 1;
+  if (ups > depth) throw refuse('points outside the folder');
+  // Defence in depth: the lexical resolution stays inside too.
+  if (!isInside(root, path.resolve(root, path.dirname(linkRelative), normalized))) throw refuse('points outside the folder');
 }
 
 export function isInside(root: string, candidate: string): boolean {

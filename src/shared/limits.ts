@@ -75,3 +75,19 @@ export const PIPELINE_NAME_MAX_LENGTH = 100;
 
 /** An action configuration value (UserParameters) is at least 1 character long (CodePipeline API reference). */
 export const USER_PARAMETERS_MIN_LENGTH = 1;
+
+/**
+ * Longest path and longest path segment, in bytes, of an artifact entry: Linux's PATH_MAX (4096, the kernel refuses
+ * longer paths with ENAMETOOLONG) and NAME_MAX (255, the limit of ext4, XFS and tmpfs, which back Lambda's /tmp).
+ * Longer names cannot be extracted anyway: they are refused before any per-name work.
+ */
+export const ENTRY_PATH_MAX_BYTES = 4096;
+export const ENTRY_SEGMENT_MAX_BYTES = 255;
+
+/**
+ * `readFile` reads an entry into memory: by default at most this share of the function's memory
+ * (AWS_LAMBDA_FUNCTION_MEMORY_SIZE, in MB; the Buffer, the string made of it and the parsed value coexist), and
+ * READ_FILE_DEFAULT_MAX_BYTES when the memory size is unknown (outside Lambda).
+ */
+export const READ_FILE_MEMORY_FRACTION = 1 / 8;
+export const READ_FILE_DEFAULT_MAX_BYTES = 64 * 1024 * 1024;

@@ -5,6 +5,7 @@
  */
 /* eslint-disable no-bitwise */ // zip headers are bit fields (versionMadeBy, external attributes, CRC as uint32)
 import * as zlib from 'zlib';
+import type { CraftedEntry } from '../runtime/zip-craft';
 
 const LOCAL = 0x04034b50;
 const CENTRAL = 0x02014b50;
@@ -101,4 +102,34 @@ export function manyEntries(count: number): ForgedEntry[] {
 export function centralDirectoryOffset(zip: Buffer): number {
   const end = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
   return end < 0 ? -1 : zip.readUInt32LE(end + 16);
+}
+
+/**
+ * The audit's escaping link (issue #12): `sub/`, `sub/l2 -> .`, and `l1 -> (sub/l2/../)×repeats (../)×ups rest`.
+ * Lexically each `sub/l2/..` is `sub`, so the target looks `repeats - ups` folders deep inside; the kernel resolves
+ * `sub/l2` to `sub` first, so each `sub/l2/..` is the folder itself and the target is `ups` folders above it.
+ */
+export function linkThroughLinkEntries(ups: number, rest: string, repeats = 12): CraftedEntry[] {
+  return [
+    { name: 'sub/', mode: 0o040755 },
+    { name: 'sub/l2', data: Buffer.from('.'), mode: 0o120777 },
+    { name: 'l1', data: Buffer.from(`${'sub/l2/../'.repeat(repeats)}${'../'.repeat(ups)}${rest}`), mode: 0o120777 },
+  ];
+}
+
+/** Sets the CRC-32 of the first entry (its local header at offset 0 and its central-directory header) to `crc`. */
+export function withFirstCrc(zip: Buffer, crc: number): Buffer {
+  const copy = Buffer.from(zip);
+  copy.writeUInt32LE(crc >>> 0, 14);
+  copy.writeUInt32LE(crc >>> 0, centralDirectoryOffset(copy) + 16);
+  return copy;
+}
+
+/** Flips one bit of the first occurrence of `data` in the zip (the stored bytes of an entry), CRC unchanged. */
+export function withFlippedBit(zip: Buffer, data: Buffer, bit = 0): Buffer {
+  const copy = Buffer.from(zip);
+  const at = copy.indexOf(data);
+  if (at < 0) throw new Error('data not found in the zip');
+  copy[at + (bit >> 3)] ^= 1 << (bit & 7);
+  return copy;
 }

@@ -14,6 +14,7 @@ import type { JobApiEmulator, JobRecord } from '../../src/local/job-api-emulator
 import { jobHandler, PipelineJob } from '../../src/runtime';
 import { extractZip } from '../../src/runtime/zip-read';
 import { DEFAULT_EXTRACTION_LIMITS } from '../../src/runtime/zip-safety';
+import { linkThroughLinkEntries, withFlippedBit } from '../reliability/zip-forge';
 import { FAKE_SESSION_CREDENTIALS, S3Backend, s3Backends, s3Client, startEmbeddedS3, startJobApi } from '../support/servers';
 
 const BUCKET = 'artifacts';
@@ -250,6 +251,69 @@ describe.each(s3Backends)('artifacts on %s S3', (_name, startS3) => {
     expect(job.status).toBe('Failed');
     expect(last.failureDetails).toMatchObject({ type: 'JobFailed', message: expect.stringMatching(/Artifact Source: entry .*leaves the folder/) });
     expect(fs.existsSync(path.join(target, '..', '..', 'escaped.txt'))).toBe(false);
+  });
+
+  test('an artifact whose link leads out through another of its links fails the job and leaves no link behind (issue #12)', async () => {
+    const input = await putArtifact('Source', craftZip(linkThroughLinkEntries(1, 'PWNED.txt')));
+    const target = path.join(work, `pwned-${keyCounter}`, 'inner');
+    let wroteThroughLink = false;
+    const { job, last } = await run(
+      jobHandler({}, async (j) => {
+        await j.inputArtifact('Source').extractTo(target);
+        // what a handler does next with the folder, and what made the audit's write escape
+        fs.writeFileSync(path.join(target, 'l1'), 'pwned');
+        wroteThroughLink = true;
+      }),
+      { inputs: { Source: input } },
+    );
+    expect(job.status).toBe('Failed');
+    expect(last.failureDetails).toMatchObject({ type: 'JobFailed', message: expect.stringMatching(/Artifact Source: symlink "l1" -> .* goes up \(\.\.\) after a name/) });
+    expect({ wroteThroughLink, escaped: fs.existsSync(path.join(target, '..', 'PWNED.txt')), left: fs.readdirSync(target).sort() }).toEqual({
+      wroteThroughLink: false,
+      escaped: false,
+      left: ['sub'],
+    });
+    expect(fs.readdirSync(path.join(target, 'sub'))).toEqual([]);
+  });
+
+  test('an entry that fails its CRC-32 fails the job naming the entry, through extractTo, readFile and openFile (issue #12)', async () => {
+    const data = Buffer.from('stored bytes that will be damaged in transit\n'.repeat(8));
+    const input = await putArtifact('Source', withFlippedBit(craftZip([{ name: 'app.bin', data, store: true }]), data, 77));
+    const messages: string[] = [];
+    const { job } = await run(
+      jobHandler({}, async (j) => {
+        const artifact = j.inputArtifact('Source');
+        await artifact.extractTo(path.join(work, `crc-${keyCounter}`)).catch((e: Error) => messages.push(e.message));
+        await artifact.readFile('app.bin').catch((e: Error) => messages.push(e.message));
+        await (async () => {
+          for await (const chunk of await artifact.openFile('app.bin')) void chunk;
+        })().catch((e: Error) => messages.push(e.message));
+        await artifact.readFile('app.bin');
+      }),
+      { inputs: { Source: input } },
+    );
+    expect(messages).toHaveLength(3);
+    for (const message of messages) expect(message).toMatch(/^Artifact Source is not a valid zip: entry "app.bin" fails its CRC-32 check/);
+    expect(job.status).toBe('Failed');
+    expect(job.results[job.results.length - 1].failureDetails).toMatchObject({ type: 'JobFailed', message: expect.stringMatching(/"app.bin" fails its CRC-32 check/) });
+  });
+
+  test('readFile of an entry larger than its maxBytes fails the job, pointing to openFile and extractTo (issue #12)', async () => {
+    const input = await putArtifact('Source', craftZip([{ name: 'dump.csv', data: Buffer.alloc(50_000, 'a,b,c\n') }]));
+    let head = '';
+    const { job, last } = await run(
+      jobHandler({}, async (j) => {
+        head = (await j.inputArtifact('Source').readFile('dump.csv', 'utf8', { maxBytes: 60_000 })).slice(0, 6);
+        await j.inputArtifact('Source').readFile('dump.csv', { maxBytes: 10_000 });
+      }),
+      { inputs: { Source: input } },
+    );
+    expect(head).toBe('a,b,c\n');
+    expect(job.status).toBe('Failed');
+    expect(last.failureDetails).toMatchObject({
+      type: 'JobFailed',
+      message: expect.stringMatching(/entry "dump.csv" is larger than 10000 bytes, the most readFile reads into memory \(stream it with openFile\(\), or extract it with extractTo\(\)/),
+    });
   });
 
   test('a zip bomb fails the job before anything is inflated', async () => {

@@ -9,6 +9,7 @@ import { Readable } from 'stream';
 import { pipeline } from 'stream/promises';
 import * as zlib from 'zlib';
 import { craftZip, CraftedEntry, oneGibOfZerosDeflated } from './zip-craft';
+import { defaultReadFileMaxBytes } from '../../src/runtime/artifacts';
 import { extractZip, readZipEntry } from '../../src/runtime/zip-read';
 import { ArtifactSafetyError, DEFAULT_EXTRACTION_LIMITS, ExtractionLimits, resolveLimits } from '../../src/runtime/zip-safety';
 import { zipDirectory, zipFiles } from '../../src/runtime/zip-write';
@@ -219,6 +220,81 @@ describe('zip bombs are refused', () => {
       maxCompressionRatio: 200,
       ratioThresholdBytes: 1024 ** 2,
     });
+  });
+});
+
+describe('clear messages for awkward but harmless or clashing names (issue #12)', () => {
+  test('a folder d/ and a file d in one zip are refused as an unsafe path, not with a raw EISDIR', async () => {
+    const file = await writeZip([
+      { name: 'd/', mode: 0o040755 },
+      { name: 'd', data: Buffer.from('file') },
+    ]);
+    const error = await refusal(extract(file));
+    expect({ reason: error.reason, entry: error.entry }).toEqual({ reason: 'unsafe-path', entry: 'd' });
+    expect(error.message).toBe('Artifact Source: entry "d" is both a folder and a file in the archive; refusing to extract');
+  });
+
+  test('a file d after files inside d/ is refused as an unsafe path, naming both', async () => {
+    const file = await writeZip([
+      { name: 'd/inner.txt', data: Buffer.from('inner') },
+      { name: 'd', data: Buffer.from('file') },
+    ]);
+    expect((await refusal(extract(file))).message).toMatch(/entry "d\/inner.txt" lies inside "d", which the archive makes a file/);
+  });
+
+  test('a file of a second zip where the folder already has a folder of that name is refused as an unsafe path', async () => {
+    await extract(await writeZip([{ name: 'd/inner.txt', data: Buffer.from('inner') }]));
+    const error = await refusal(extract(await writeZip([{ name: 'd', data: Buffer.from('file') }])));
+    expect(error.message).toBe('Artifact Source: entry "d" is a file, but the folder already has a folder of that name; refusing to extract');
+  });
+
+  test('a ./ entry names the folder itself and is skipped; ./x and x/./y entries extract', async () => {
+    const file = await writeZip([
+      { name: './', mode: 0o040755 },
+      { name: './app.json', data: Buffer.from('{}') },
+      { name: './src/', mode: 0o040755 },
+      { name: 'src/./index.js', data: Buffer.from('1') },
+    ]);
+    const out = await extract(file);
+    expect(listTree(out)).toEqual(['app.json', 'src', 'src/index.js']);
+    expect((await readZipEntry({ file }, 'src/index.js', 'Source', DEFAULT_EXTRACTION_LIMITS)).toString()).toBe('1');
+  });
+
+  test('a file named . (not a folder) is still refused as having an empty name', async () => {
+    expect((await refusal(extract(await writeZip([{ name: '.', data: Buffer.from('x') }])))).message).toMatch(/has an empty name/);
+  });
+});
+
+describe('readZipEntry memory and integrity (issue #12)', () => {
+  test('an entry larger than maxBytes is refused, pointing to openFile and extractTo', async () => {
+    const file = await writeZip([{ name: 'data.csv', data: Buffer.alloc(5000, 'a,b\n') }]);
+    const error = await refusal(readZipEntry({ file }, 'data.csv', 'Source', DEFAULT_EXTRACTION_LIMITS, 4096));
+    expect(error.reason).toBe('too-large');
+    expect(error.message).toMatch(/openFile\(\).*extractTo\(\)/);
+  });
+
+  test("readFile's default limit is an eighth of the function's memory, 64 MiB when the memory is unknown", () => {
+    expect(defaultReadFileMaxBytes({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512' })).toBe(64 * 1024 * 1024);
+    expect(defaultReadFileMaxBytes({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '128' })).toBe(16 * 1024 * 1024);
+    expect(defaultReadFileMaxBytes({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '10240' })).toBe(1280 * 1024 * 1024);
+    expect(defaultReadFileMaxBytes({})).toBe(64 * 1024 * 1024);
+    expect(defaultReadFileMaxBytes({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: 'lots' })).toBe(64 * 1024 * 1024);
+  });
+
+  test('an entry of exactly maxBytes is read whole', async () => {
+    const file = await writeZip([{ name: 'data.csv', data: Buffer.alloc(4096, 'x') }]);
+    expect((await readZipEntry({ file }, 'data.csv', 'Source', DEFAULT_EXTRACTION_LIMITS, 4096)).length).toBe(4096);
+  });
+
+  test('a deflated entry whose CRC-32 does not match fails readZipEntry, naming the entry', async () => {
+    const zip = craftZip([{ name: 'app.json', data: Buffer.from('{"ok":true}') }]);
+    const crcAt = zip.indexOf(Buffer.from('PK\x01\x02', 'latin1')) + 16;
+    zip.writeUInt32LE((zip.readUInt32LE(crcAt) ^ 1) >>> 0, crcAt);
+    const file = path.join(work, 'bad-crc.zip');
+    await fs.promises.writeFile(file, zip);
+    const error = await refusal(readZipEntry({ file }, 'app.json', 'Source', DEFAULT_EXTRACTION_LIMITS));
+    expect({ reason: error.reason, entry: error.entry }).toEqual({ reason: 'corrupt', entry: 'app.json' });
+    expect(error.message).toMatch(/Artifact Source is not a valid zip: entry "app.json" fails its CRC-32 check/);
   });
 });
 
