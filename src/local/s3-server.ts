@@ -170,6 +170,8 @@ export class LocalS3Server {
   private readonly server: http.Server;
   private readonly buckets = new Map<string, Bucket>();
   private readonly credentials = new Map<string, LocalCredentials>();
+  /** On once credentials were given (even if all were removed since): then unknown signatures are refused. */
+  private verifySignatures: boolean;
   private readonly log: S3RequestRecord[] = [];
   private readonly region: string;
   private _endpoint = '';
@@ -181,6 +183,7 @@ export class LocalS3Server {
     private readonly ownsDirectory: boolean,
   ) {
     this.region = options.region ?? 'us-east-1';
+    this.verifySignatures = options.credentials !== undefined;
     for (const c of options.credentials ?? []) this.credentials.set(c.accessKeyId, c);
     this.server = http.createServer((req, res) => void this.handle(req, res));
   }
@@ -204,6 +207,22 @@ export class LocalS3Server {
   /** Accepts SigV4 signatures made with these credentials (and turns verification on). */
   addCredentials(credentials: LocalCredentials): void {
     this.credentials.set(credentials.accessKeyId, credentials);
+    this.verifySignatures = true;
+  }
+
+  /** Refuses signatures made with these credentials from now on. */
+  removeCredentials(accessKeyId: string): void {
+    this.credentials.delete(accessKeyId);
+  }
+
+  /** Removes a bucket with everything in it (objects, unfinished uploads and their files). */
+  async removeBucket(name: string): Promise<void> {
+    const bucket = this.buckets.get(name);
+    if (!bucket) return;
+    this.buckets.delete(name);
+    const files = [...bucket.objects.values()].map((o) => o.file);
+    for (const upload of bucket.uploads.values()) for (const part of upload.parts.values()) files.push(part.file);
+    await Promise.all(files.map((f) => fs.promises.rm(f, { force: true })));
   }
 
   /** What is stored under `bucket`/`key`. */
@@ -267,7 +286,7 @@ export class LocalS3Server {
     };
     this.log.push(record);
     try {
-      const signature = verifySigV4(req, header(req, 'x-amz-content-sha256') ?? 'UNSIGNED-PAYLOAD', this.credentials.size > 0 ? (id) => this.credentials.get(id) : undefined);
+      const signature = verifySigV4(req, header(req, 'x-amz-content-sha256') ?? 'UNSIGNED-PAYLOAD', this.verifySignatures ? (id) => this.credentials.get(id) : undefined);
       if (!signature.ok) {
         const [status, code] = SIGNATURE_ERRORS[signature.reason];
         throw new S3Error(status, code, signature.message);

@@ -8,6 +8,11 @@ export interface ListenOptions {
   readonly port?: number;
   /** @default '127.0.0.1' */
   readonly host?: string;
+  /**
+   * Let the process exit while the server listens (and while clients keep idle connections open): for servers that
+   * live as long as the process, such as runJob's shared ones. @default false
+   */
+  readonly unref?: boolean;
 }
 
 /**
@@ -25,6 +30,11 @@ export async function listen(server: http.Server, options: ListenOptions = {}): 
       resolve();
     });
   });
+  if (options.unref) {
+    server.unref();
+    // A request in flight keeps the process alive through its client's socket; an idle kept-alive one must not.
+    server.on('connection', (socket) => socket.unref());
+  }
   const { port } = server.address() as AddressInfo;
   const hostInUrl = host.includes(':') ? `[${host}]` : host;
   return `http://${hostInUrl}:${port}`;
