@@ -120,6 +120,9 @@ const SIGNATURE_ERRORS: Record<SigV4Refusal, string> = {
   unknownKey: 'UnrecognizedClientException',
   badToken: 'UnrecognizedClientException',
   badSignature: 'InvalidSignatureException',
+  // AWS JSON services answer a stale signature with InvalidSignatureException ("Signature expired: ...").
+  skewed: 'InvalidSignatureException',
+  expired: 'InvalidSignatureException',
 };
 
 /**
