@@ -319,6 +319,7 @@ async function runJobNow(options: RunJobOptions): Promise<RunJobOutcome> {
   } finally {
     restore();
     s3.removeCredentials(artifactCredentials.accessKeyId);
+    emulator.forgetJob(jobId);
     await s3.removeBucket(bucket).catch(() => undefined);
   }
 }

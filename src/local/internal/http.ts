@@ -54,18 +54,6 @@ export function newRequestId(): string {
   return crypto.randomBytes(8).toString('hex').toUpperCase();
 }
 
-/** Reads a small request body (JSON, XML) fully. Artifact bodies never go through here. */
-export async function readSmallBody(req: http.IncomingMessage, maxBytes: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > maxBytes) throw new Error(`request body larger than ${maxBytes} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
-
 /** The value of a header as one string (`undefined` when absent). */
 export function header(req: http.IncomingMessage, name: string): string | undefined {
   const value = req.headers[name.toLowerCase()];
