@@ -166,6 +166,13 @@ export function verifySigV4(
   const authorization = req.headers.authorization;
   let signed: SignedRequest;
   if (authorization === undefined) {
+    if (options.presignedUrls && /(^|&)AWSAccessKeyId=/.test(rawQuery) && /(^|&)Signature=/.test(rawQuery)) {
+      return {
+        ok: false,
+        reason: 'malformed',
+        message: 'This is a Signature Version 2 presigned URL; only SigV4 is served (aws CLI v1: aws configure set default.s3.signature_version s3v4).',
+      };
+    }
     if (!(options.presignedUrls && /(^|&)X-Amz-Algorithm=AWS4-HMAC-SHA256(&|$)/.test(rawQuery))) {
       return lookup ? { ok: false, reason: 'missing', message: 'Request is missing Authentication Token' } : { ok: true };
     }
