@@ -15,6 +15,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { AssemblySelectionError, findInvokeActions, handlerReferenceOf, selectInvokeAction } from './cloud-assembly';
 import { handler as crashReporter } from '../runtime/crash-reporter';
 import type { FailureType } from '../shared/limits';
 import { extractZip, zipDirectory } from './internal/zip';
@@ -31,16 +32,38 @@ import {
   type EventCredentials,
   type JobEventJson,
 } from './job-event';
-import { loadHandler, type LambdaContextLike, type LambdaHandler } from './load-handler';
+import { HandlerLoadError, loadHandler, type LambdaContextLike, type LambdaHandler } from './load-handler';
 import { isPythonHandler, PythonHandler } from './python-handler';
 import { LocalS3Server } from './s3-server';
+
+/** A Lambda invoke action of a synthesized pipeline: runJob then runs what would deploy (see `RunJobOptions.app`). */
+export interface AssemblyAction {
+  /** The cloud assembly folder (`cdk.out`, or an App's `outdir`). */
+  readonly assembly: string;
+  readonly stage: string;
+  /** Needed when the stage has several Lambda invoke actions. @default - the stage's only one */
+  readonly action?: string;
+  /** Needed when several pipelines have the stage (name or logical id). @default - the only one */
+  readonly pipeline?: string;
+}
 
 export interface RunJobOptions {
   /**
    * The handler function, or `'path/to/file.js#exportName'` (`.ts` files compile on the fly with esbuild), or a
    * Python handler `'path/to/app.py#lambda_handler'` (run with python3 and boto3).
+   *
+   * @default - with `app`, the synthesized function's own asset and Handler; otherwise required
    */
-  readonly handler: LambdaHandler | string;
+  readonly handler?: LambdaHandler | string;
+  /**
+   * Run a synthesized action: the function's asset folder, Handler and runtime (Node.js or Python), timeout, memory
+   * and literal environment, and the action's UserParameters, artifact names and encryption key come from the
+   * template. Options given explicitly win. Deploy-time values stay placeholders such as `<Bucket.Ref>`; a
+   * `variables` entry named like one (`'Bucket.Ref': 'my-bucket'`) fills it.
+   *
+   * @default - no assembly
+   */
+  readonly app?: AssemblyAction;
   /** The action's UserParameters: a string as is, anything else as JSON. @default - none */
   readonly userParameters?: unknown;
   /** Input artifacts: name -> a folder (zipped) or a `.zip` file (uploaded as is). @default - none */
@@ -137,7 +160,7 @@ let queue: Promise<unknown> = Promise.resolve();
 
 /** Runs a handler through a whole local CodePipeline job and returns how the job ended. */
 export function runJob(options: RunJobOptions): Promise<RunJobOutcome> {
-  const run = queue.then(() => runJobNow(options));
+  const run = queue.then(() => runJobNow(options.app ? optionsFromAssembly(options, options.app) : options));
   queue = run.catch(() => undefined);
   return run;
 }
@@ -326,6 +349,7 @@ async function runJobNow(options: RunJobOptions): Promise<RunJobOutcome> {
 
 /** A Node.js handler runs in this process; a `.py` one in python3 (checked before anything starts). */
 async function resolveInvoker(options: RunJobOptions): Promise<Invoker> {
+  if (options.handler === undefined) throw new HandlerLoadError('runJob needs a handler (a function or "file#export"), or app to run a synthesized one');
   if (typeof options.handler === 'string' && isPythonHandler(options.handler)) {
     const python = await PythonHandler.load(options.handler, { python: options.python });
     return (event, config) => invokePython(python, event, config);
@@ -354,6 +378,46 @@ async function invokePython(python: PythonHandler, event: JobEventJson, config: 
   const error = new Error(result.errorMessage);
   error.name = result.errorType;
   return { kind: 'threw', error, requestId, trace: result.stackTrace };
+}
+
+/** The options a synthesized action implies, under the ones given explicitly. */
+function optionsFromAssembly(options: RunJobOptions, app: AssemblyAction): RunJobOptions {
+  const action = selectInvokeAction(findInvokeActions(app.assembly), app);
+  const fn = action.function;
+  if (options.handler === undefined && fn === undefined) {
+    throw new AssemblySelectionError(
+      `stage ${action.stageName}, action ${action.actionName} invokes ${action.functionName}, which this assembly does not define: pass handler too`,
+    );
+  }
+  const handler = options.handler ?? handlerReferenceOf(fn!, fs.mkdtempSync(path.join(os.tmpdir(), 'cpi-inline-')));
+  const unknownInputs = Object.keys(options.inputs ?? {}).filter((name) => !action.inputArtifacts.includes(name));
+  if (unknownInputs.length > 0) {
+    throw new AssemblySelectionError(
+      `input ${unknownInputs.join(', ')} is not an input artifact of stage ${action.stageName}, action ${action.actionName} (its inputs: ${action.inputArtifacts.join(', ') || 'none'})`,
+    );
+  }
+  // Deploy-time placeholders (`<Bucket.Ref>`) are filled by variables named like them, textually.
+  let userParameters = options.userParameters ?? action.userParameters;
+  const variables: Record<string, string> = {};
+  for (const [name, value] of Object.entries(options.variables ?? {})) {
+    if (typeof userParameters === 'string' && action.placeholders.includes(`<${name}>`)) userParameters = userParameters.split(`<${name}>`).join(value);
+    else variables[name] = value;
+  }
+  const known = (value: string | undefined) => (value === undefined || value.startsWith('<') ? undefined : value);
+  return {
+    ...options,
+    handler,
+    userParameters,
+    variables,
+    outputs: options.outputs ?? action.outputArtifacts,
+    encryptionKey: options.encryptionKey ?? known(action.encryptionKey),
+    functionName: options.functionName ?? known(action.functionName) ?? fn?.logicalId,
+    pipelineName: options.pipelineName ?? known(action.pipelineName),
+    timeoutMs: options.timeoutMs ?? (fn?.timeoutSeconds === undefined ? undefined : fn.timeoutSeconds * 1000),
+    memoryMb: options.memoryMb ?? fn?.memorySize,
+    environment: { ...fn?.environment, ...options.environment },
+    app: undefined,
+  };
 }
 
 function randomCredentials(prefix: string): { accessKeyId: string; secretAccessKey: string; sessionToken: string } {
