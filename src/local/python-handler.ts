@@ -108,6 +108,8 @@ interface BootstrapReport {
   readonly version?: string;
 }
 
+const checked = new Set<string>();
+
 /** A Python handler, checked once (python3, boto3, the module and its function) and then invoked as often as needed. */
 export class PythonHandler {
   /** Checks that python3 runs, boto3 imports and the module has the function; the message says what to fix. */
@@ -118,9 +120,13 @@ export class PythonHandler {
       throw new HandlerLoadError(`handler file not found: ${resolved} (from ${JSON.stringify(reference)}). Check the path.`);
     }
     const handler = new PythonHandler(resolved, exportName, options.python ?? 'python3');
+    // One check per interpreter, file version and function in a process: later runs skip its python3 start.
+    const key = [handler.python, resolved, exportName, fs.statSync(resolved).mtimeMs].join('\0');
+    if (checked.has(key)) return handler;
     const { report, stderr } = await handler.run('check', undefined, 60_000);
-    if (report?.kind === 'ok') return handler;
-    throw new HandlerLoadError(handler.loadFailure(report, stderr));
+    if (report?.kind !== 'ok') throw new HandlerLoadError(handler.loadFailure(report, stderr));
+    checked.add(key);
+    return handler;
   }
 
   private constructor(
