@@ -11,6 +11,7 @@ const BUNDLED_DEPS = [
   '@aws-sdk/client-s3@^3', // artifact download/upload with the event's artifactCredentials
   '@aws-sdk/lib-storage@^3', // streamed multipart upload of output artifacts of unknown length
   '@cfworker/json-schema@^4', // JSON Schema validator: 23 KB minified, no code generation, ~10 ms to load
+  'fast-xml-parser@^5', // the embedded S3 server's XML request bodies (DeleteObjects, CompleteMultipartUpload): linear-time, no eval
   'yauzl@^3', // streaming zip reader with random access (read one entry without extracting all)
   'yazl@^3', // streaming zip writer
 ];

@@ -100,17 +100,27 @@ Event fields (also usable with --app, to override):
 `;
 
 const INVOKE_HELP = `Usage: ${PROGRAM} invoke --handler <file#export> [options]
+       ${PROGRAM} invoke --app <cdk.out> --stage <name> [--action <name>] [--pipeline <name>] [options]
 
 Runs the handler through a whole CodePipeline job on 127.0.0.1: a job-API emulator and an S3 server start on free
 ports, inputs are uploaded as zip artifacts, the handler runs with a Lambda-like context (continuation tokens are
-followed), and the outcome is printed. TypeScript handler files (.ts) are compiled on the fly with esbuild.
+followed), and the outcome is printed. TypeScript handler files (.ts) are compiled on the fly with esbuild; Python
+handlers (app.py#lambda_handler) run with python3 and boto3.
 
 Options:
-  --handler <file#export>      The handler (export defaults to "handler"), e.g. lib/handler.js#handler or src/handler.ts
+  --handler <file#export>      The handler (export defaults to "handler"), e.g. lib/handler.js#handler, src/handler.ts
+                               or app.py#lambda_handler
+  --app <dir>                  A synthesized cloud assembly: run the stage's own function asset (Node.js or Python),
+                               Handler, timeout and the action's UserParameters, artifact names and encryption key
+  --stage / --action / --pipeline <name>   Which Lambda invoke action of --app
+  --event <event.json>         Take UserParameters, output names, encryption key and function name from an event
+                               (e.g. from generate-event); give the inputs with --input
+  --schema <schema.json>       Check the UserParameters (JSON) against this JSON Schema before running
+  --python <path>              The Python interpreter for .py handlers (default python3)
   --input <name=path>          An input artifact: a folder (zipped) or a .zip file (repeatable)
   --output <name>              An output artifact name (repeatable); extracted to --output-dir after a success
   --user-parameters <json|@file>  The action's UserParameters (a string; @file reads it from a file)
-  --timeout <seconds>          The function timeout (default 300, as PipelineJobFunction); the context's
+  --timeout <seconds>          The function timeout, at most 900 (default 300, as PipelineJobFunction); the context's
                                remaining time counts down from it, so jobHandler's deadline watchdog works locally
   --max-invocations <n>        Most invocations a continued job may take (default 10)
   --encryption-key <kms arn>   Artifacts use SSE-KMS with this key, and the event carries it
@@ -118,7 +128,8 @@ Options:
   --output-dir <dir>           Where outputs are extracted (default: a temporary folder)
   --env <KEY=VALUE>            An environment variable for the handler (repeatable)
   --variable <Ns.Name=value>   Substitutes #{Ns.Name} in UserParameters, as CodePipeline does (repeatable;
-                               #{codepipeline.PipelineExecutionId} gets a random UUID unless given)
+                               #{codepipeline.PipelineExecutionId} gets a random UUID unless given); with --app,
+                               <Placeholder>=value fills a deploy-time placeholder such as <Stack/Bucket.Ref>
   --show-event                 Print each event (credentials redacted) on stderr
   --json                       Print the outcome as JSON (the handler's own output goes to stderr)
   -h, --help                   Show this help
@@ -166,8 +177,11 @@ function parse(command: string, args: readonly string[], options: NonNullable<Pa
     return values as ParsedValues;
   } catch (error) {
     if (error instanceof UsageError) throw error;
-    // parseArgs messages name the option ("Unknown option '--x'", "Option '--input <value>' argument missing").
-    throw new UsageError((error as Error).message, command);
+    // parseArgs messages name the option ("Unknown option '--x'", "Option '--input <value>' argument missing"). Newer
+    // Node versions append a hint whose quotes do not balance ('-- "--x"): say it in our own words instead.
+    const message = (error as Error).message;
+    const unknown = /^Unknown option '([^']*)'/.exec(message);
+    throw new UsageError(unknown ? `Unknown option '${unknown[1]}' (a value starting with '-' goes after '--', as in: -- ${JSON.stringify(unknown[1])})` : message, command);
   }
 }
 
@@ -186,15 +200,21 @@ function userParametersArg(value: string | undefined, command: string, cwd: stri
   if (value === undefined || !value.startsWith('@')) return value;
   const file = path.resolve(cwd, value.slice(1));
   if (!fs.existsSync(file)) throw new UsageError(`--user-parameters ${value}: file ${file} not found`, command);
-  return fs.readFileSync(file, 'utf8').trimEnd();
+  if (fs.statSync(file).isDirectory()) throw new UsageError(`--user-parameters ${value}: ${file} is a folder; give a file (@path/to/params.json)`, command);
+  try {
+    return fs.readFileSync(file, 'utf8').trimEnd();
+  } catch (error) {
+    throw new UsageError(`--user-parameters ${value}: cannot read ${file}: ${(error as Error).message}`, command);
+  }
 }
 
 /** `--variable Namespace.Name=value` flags, keyed `Namespace.Name`. */
-function variablesArg(values: ParsedValues, command: string): Record<string, string> {
+function variablesArg(values: ParsedValues, command: string, placeholders = false): Record<string, string> {
   const variables: Record<string, string> = {};
   for (const arg of list(values, 'variable')) {
     const [key, value] = splitOnce(arg, '=');
-    if (value === undefined || !/^[A-Za-z0-9@\-_]+\.[A-Za-z0-9@\-_]+$/.test(key)) {
+    // With --app a key may also name a deploy-time placeholder (`Stack/Bucket.Ref` fills `<Stack/Bucket.Ref>`).
+    if (value === undefined || !(placeholders ? key !== '' : /^[A-Za-z0-9@\-_]+\.[A-Za-z0-9@\-_]+$/.test(key))) {
       throw new UsageError(`--variable ${arg}: use --variable Namespace.Name=value (for #{Namespace.Name} in UserParameters)`, command);
     }
     variables[key] = value;
@@ -377,7 +397,17 @@ const INVOKE_OPTIONS = {
   'variable': { type: 'string', multiple: true },
   'show-event': { type: 'boolean' },
   'json': { type: 'boolean' },
+  'app': { type: 'string' },
+  'stage': { type: 'string' },
+  'action': { type: 'string' },
+  'pipeline': { type: 'string' },
+  'event': { type: 'string' },
+  'schema': { type: 'string' },
+  'python': { type: 'string' },
 } as const;
+
+/** Lambda's largest function timeout: 900 seconds (Lambda quotas). */
+const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
 
 async function invoke(args: readonly string[], io: CliIo): Promise<number> {
   const command = 'invoke';
@@ -387,9 +417,28 @@ async function invoke(args: readonly string[], io: CliIo): Promise<number> {
     return EXIT_SUCCESS;
   }
   const handler = str(values, 'handler');
-  if (handler === undefined) throw new UsageError('--handler is required, e.g. --handler lib/handler.js#handler', command);
-  const handlerFile = path.resolve(io.cwd, handler.includes('#') ? handler.slice(0, handler.lastIndexOf('#')) : handler);
-  if (!fs.existsSync(handlerFile)) throw new UsageError(`--handler ${handler}: file ${handlerFile} not found`, command);
+  const app = str(values, 'app');
+  if (handler === undefined && app === undefined) {
+    throw new UsageError('--handler is required (e.g. --handler lib/handler.js#handler or app.py#lambda_handler), or --app <cdk.out> --stage <name>', command);
+  }
+  if (handler !== undefined) {
+    const handlerFile = path.resolve(io.cwd, handler.includes('#') ? handler.slice(0, handler.lastIndexOf('#')) : handler);
+    if (!fs.existsSync(handlerFile)) throw new UsageError(`--handler ${handler}: file ${handlerFile} not found`, command);
+  }
+  if (app === undefined && (values.stage !== undefined || values.action !== undefined || values.pipeline !== undefined)) {
+    throw new UsageError('--stage, --action and --pipeline select an action of a synthesized pipeline: add --app <cdk.out>', command);
+  }
+  if (app !== undefined && str(values, 'stage') === undefined) {
+    const stages = (() => {
+      try {
+        return [...new Set(findInvokeActions(path.resolve(io.cwd, app)).map((a) => a.stageName))].join(', ') || 'none';
+      } catch (error) {
+        throw new UsageError((error as Error).message, command);
+      }
+    })();
+    throw new UsageError(`--app needs --stage <name>; stages with a Lambda invoke action: ${stages}`, command);
+  }
+  const fromEvent = eventArg(str(values, 'event'), command, io.cwd);
 
   const inputs: Record<string, string> = {};
   for (const arg of list(values, 'input')) {
@@ -409,8 +458,16 @@ async function invoke(args: readonly string[], io: CliIo): Promise<number> {
     environment[key] = value;
   }
   const timeout = positiveNumber(str(values, 'timeout'), '--timeout', command);
+  // Node's timers hold at most 2^31-1 ms (a larger delay fires at once); Lambda itself stops at 900 s.
+  if (timeout !== undefined && timeout > LAMBDA_MAX_TIMEOUT_SECONDS) {
+    throw new UsageError(`--timeout ${str(values, 'timeout')}: a Lambda function runs at most ${LAMBDA_MAX_TIMEOUT_SECONDS} seconds`, command);
+  }
   const maxInvocations = positiveNumber(str(values, 'max-invocations'), '--max-invocations', command);
   if (maxInvocations !== undefined && !Number.isInteger(maxInvocations)) throw new UsageError('--max-invocations must be a whole number', command);
+
+  const userParameters = userParametersArg(str(values, 'user-parameters'), command, io.cwd) ?? fromEvent?.userParameters;
+  const schema = str(values, 'schema');
+  if (schema !== undefined) checkAgainstSchema(userParameters, path.resolve(io.cwd, schema), command);
 
   const json = values.json === true;
   // The outcome is the only thing on stdout: the handler's logs go to stderr, so `--json` output stays parseable.
@@ -421,17 +478,19 @@ async function invoke(args: readonly string[], io: CliIo): Promise<number> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { runJob } = require('./run-job') as typeof import('./run-job');
     outcome = await runJob({
-      handler: path.resolve(io.cwd, handler),
+      handler: handler === undefined ? undefined : path.resolve(io.cwd, handler),
+      app: app === undefined ? undefined : { assembly: path.resolve(io.cwd, app), stage: str(values, 'stage')!, action: str(values, 'action'), pipeline: str(values, 'pipeline') },
       inputs,
-      outputs,
-      userParameters: userParametersArg(str(values, 'user-parameters'), command, io.cwd),
+      outputs: outputs.length > 0 ? outputs : app === undefined ? (fromEvent?.outputs ?? []) : undefined,
+      userParameters,
       timeoutMs: timeout === undefined ? undefined : timeout * 1000,
       maxInvocations,
-      encryptionKey: str(values, 'encryption-key'),
-      functionName: str(values, 'function-name'),
+      encryptionKey: str(values, 'encryption-key') ?? fromEvent?.encryptionKey,
+      functionName: str(values, 'function-name') ?? fromEvent?.functionName,
+      python: str(values, 'python'),
       outputDirectory: str(values, 'output-dir') === undefined ? undefined : path.resolve(io.cwd, str(values, 'output-dir')!),
       environment,
-      variables: variablesArg(values, command),
+      variables: variablesArg(values, command, app !== undefined),
       onInvoke: values['show-event'] ? (event, n) => io.stderr(`Event of invocation ${n}:\n${JSON.stringify(redactEvent(event), null, 2)}\n`) : undefined,
     });
   } catch (error) {
@@ -442,6 +501,55 @@ async function invoke(args: readonly string[], io: CliIo): Promise<number> {
   restoreStdout();
   io.stdout(json ? `${JSON.stringify(outcomeJson(outcome), null, 2)}\n` : formatOutcome(outcome));
   return outcome.status === 'Succeeded' ? EXIT_SUCCESS : EXIT_JOB_FAILED;
+}
+
+/** What `--event event.json` (an event from generate-event) says about the job: runJob builds its own event from it. */
+function eventArg(
+  value: string | undefined,
+  command: string,
+  cwd: string,
+): { userParameters?: string; outputs: string[]; encryptionKey?: string; functionName?: string } | undefined {
+  if (value === undefined) return undefined;
+  const file = path.resolve(cwd, value);
+  let event: unknown;
+  try {
+    event = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`--event ${value}: cannot read ${file} as JSON: ${(error as Error).message}`, command);
+  }
+  const data = (event as { 'CodePipeline.job'?: { data?: Record<string, unknown> } })?.['CodePipeline.job']?.data;
+  if (typeof data !== 'object' || data === null) throw new UsageError(`--event ${value}: ${file} is not a CodePipeline job event (no "CodePipeline.job".data)`, command);
+  const configuration = ((data.actionConfiguration as { configuration?: Record<string, unknown> } | undefined)?.configuration ?? {});
+  const names = (artifacts: unknown) => (Array.isArray(artifacts) ? artifacts.map((a) => String((a as { name?: unknown }).name)) : []);
+  return {
+    userParameters: typeof configuration.UserParameters === 'string' ? configuration.UserParameters : undefined,
+    outputs: names(data.outputArtifacts),
+    encryptionKey: (data.encryptionKey as { id?: string } | undefined)?.id,
+    functionName: typeof configuration.FunctionName === 'string' ? configuration.FunctionName : undefined,
+  };
+}
+
+/** `--schema file.json`: the UserParameters (JSON) must match the JSON Schema before anything runs. */
+function checkAgainstSchema(userParameters: string | undefined, schemaFile: string, command: string): void {
+  let schema: unknown;
+  try {
+    schema = JSON.parse(fs.readFileSync(schemaFile, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`--schema: cannot read ${schemaFile} as a JSON Schema: ${(error as Error).message}`, command);
+  }
+  let parameters: unknown;
+  try {
+    parameters = JSON.parse(userParameters ?? '{}');
+  } catch (error) {
+    throw new UsageError(`--schema: the UserParameters are not JSON (${(error as Error).message}), so they cannot match ${schemaFile}`, command);
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Validator } = require('@cfworker/json-schema') as typeof import('@cfworker/json-schema');
+  const result = new Validator(schema as object, '2020-12', false).validate(parameters);
+  if (!result.valid) {
+    const errors = result.errors.filter((e) => e.keyword !== 'properties').map((e) => `${e.instanceLocation || '#'}: ${e.error}`);
+    throw new UsageError(`the UserParameters do not match ${schemaFile}:\n  ${errors.join('\n  ')}`, command);
+  }
 }
 
 function positiveNumber(value: string | undefined, flag: string, command: string): number | undefined {

@@ -34,6 +34,26 @@ export interface InvokeActionInfo {
   readonly region?: string;
   /** Every placeholder used for a deploy-time value, in order of appearance. */
   readonly placeholders: readonly string[];
+  /** The invoked function as synthesized, when the template defines it (`FunctionName` is a `Ref` to it). */
+  readonly function?: FunctionCodeInfo;
+}
+
+/** Where a synthesized function's code is and how Lambda would start it. */
+export interface FunctionCodeInfo {
+  readonly logicalId: string;
+  /** `Runtime`, e.g. `nodejs24.x` or `python3.13`. */
+  readonly runtime: string;
+  /** `Handler`, e.g. `index.handler` or `app.lambda_handler`. */
+  readonly handler: string;
+  /** The asset folder in the assembly (a bundled NodejsFunction's too), when the code is an asset. */
+  readonly assetDirectory?: string;
+  /** `Code.ZipFile` inline code. */
+  readonly inlineCode?: string;
+  /** The function's `Timeout` in seconds, when set. */
+  readonly timeoutSeconds?: number;
+  readonly memorySize?: number;
+  /** Environment variables whose values are literal in the template. */
+  readonly environment: Readonly<Record<string, string>>;
 }
 
 /** The assembly has no such action, or the selection is ambiguous; the message lists what there is. */
@@ -78,7 +98,7 @@ export function findInvokeActions(assemblyDir: string): InvokeActionInfo[] {
     } else if (artifact.type === 'aws:cloudformation:stack' && artifact.properties?.templateFile) {
       const template = JSON.parse(fs.readFileSync(path.join(assemblyDir, artifact.properties.templateFile), 'utf8')) as Template;
       const env = parseEnvironment(artifact.environment);
-      actions.push(...actionsOfTemplate(artifact.displayName ?? id, template, env, artifact.properties.stackName ?? id));
+      actions.push(...actionsOfTemplate(artifact.displayName ?? id, template, env, artifact.properties.stackName ?? id, assemblyDir));
     }
   }
   return actions;
@@ -130,7 +150,13 @@ interface ResolveContext {
   readonly placeholders: string[];
 }
 
-function actionsOfTemplate(stack: string, template: Template, env: { account?: string; region?: string }, stackName: string): InvokeActionInfo[] {
+function actionsOfTemplate(
+  stack: string,
+  template: Template,
+  env: { account?: string; region?: string },
+  stackName: string,
+  assemblyDir: string,
+): InvokeActionInfo[] {
   const out: InvokeActionInfo[] = [];
   for (const [logicalId, resource] of Object.entries(template.Resources ?? {})) {
     if (resource.Type !== 'AWS::CodePipeline::Pipeline') continue;
@@ -160,6 +186,7 @@ function actionsOfTemplate(stack: string, template: Template, env: { account?: s
           account: env.account,
           region: env.region,
           placeholders: ctx.placeholders,
+          function: functionOf(configuration.FunctionName, template, assemblyDir),
         });
       }
     }
@@ -246,4 +273,76 @@ function resolveRef(name: string, ctx: ResolveContext): string {
   const literal = nameProperty ? resource.Properties?.[nameProperty] : undefined;
   if (typeof literal === 'string') return literal;
   return placeholder(ctx, `${label(ctx.template, name)}.Ref`);
+}
+
+/** The function a `FunctionName` of `{ Ref: LogicalId }` points at, with its code location in the assembly. */
+function functionOf(functionName: unknown, template: Template, assemblyDir: string): FunctionCodeInfo | undefined {
+  const ref = (functionName as { Ref?: unknown } | undefined)?.Ref;
+  const getAtt = (functionName as { 'Fn::GetAtt'?: unknown } | undefined)?.['Fn::GetAtt'];
+  const logicalId = typeof ref === 'string' ? ref : Array.isArray(getAtt) ? String(getAtt[0]) : undefined;
+  const resource = logicalId === undefined ? undefined : template.Resources?.[logicalId];
+  if (logicalId === undefined || resource?.Type !== 'AWS::Lambda::Function') return undefined;
+  const props = resource.Properties ?? {};
+  const code = (props.Code ?? {}) as Record<string, unknown>;
+  const variables = ((props.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<string, unknown>;
+  return {
+    logicalId,
+    runtime: typeof props.Runtime === 'string' ? props.Runtime : '',
+    handler: typeof props.Handler === 'string' ? props.Handler : '',
+    assetDirectory: assetDirectoryOf(resource, code, assemblyDir),
+    inlineCode: typeof code.ZipFile === 'string' ? code.ZipFile : undefined,
+    timeoutSeconds: typeof props.Timeout === 'number' ? props.Timeout : undefined,
+    memorySize: typeof props.MemorySize === 'number' ? props.MemorySize : undefined,
+    environment: Object.fromEntries(Object.entries(variables).filter((e): e is [string, string] => typeof e[1] === 'string')),
+  };
+}
+
+/**
+ * The asset folder of a function: `aws:asset:path` metadata when the app recorded it, else the `asset.<hash>` folder
+ * that the `S3Key` (`<hash>.zip`) names, looked up in this assembly and the ones above it (a Stage's assets are
+ * staged in the top assembly).
+ */
+function assetDirectoryOf(resource: TemplateResource, code: Record<string, unknown>, assemblyDir: string): string | undefined {
+  const candidates: string[] = [];
+  const metadataPath = resource.Metadata?.['aws:asset:path'];
+  if (typeof metadataPath === 'string') candidates.push(metadataPath);
+  const key = typeof code.S3Key === 'string' ? code.S3Key : undefined;
+  const hash = key === undefined ? undefined : /([0-9a-f]{64})\.zip$/.exec(key)?.[1];
+  if (hash) candidates.push(`asset.${hash}`);
+  for (let dir = path.resolve(assemblyDir), depth = 0; depth < 4; dir = path.dirname(dir), depth++) {
+    for (const candidate of candidates) {
+      const full = path.resolve(dir, candidate);
+      if (fs.existsSync(full) && fs.statSync(full).isDirectory()) return full;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The handler reference runJob takes (`file#export`) for a synthesized function: Node.js `dir/file.export` is
+ * `dir/file.js` (or .mjs/.cjs), Python `pkg.module.function` is `pkg/module.py`. Inline code is written to `scratch`.
+ */
+export function handlerReferenceOf(fn: FunctionCodeInfo, scratch: string): string {
+  const dot = fn.handler.lastIndexOf('.');
+  if (dot <= 0) throw new AssemblySelectionError(`function ${fn.logicalId} has Handler ${JSON.stringify(fn.handler)}, which names no module and function`);
+  const moduleName = fn.handler.slice(0, dot);
+  const exportName = fn.handler.slice(dot + 1);
+  const python = fn.runtime.startsWith('python');
+  if (!python && !fn.runtime.startsWith('nodejs')) {
+    throw new AssemblySelectionError(`function ${fn.logicalId} uses runtime ${fn.runtime || '(none)'}; invoke runs Node.js and Python functions only`);
+  }
+  let root = fn.assetDirectory;
+  if (root === undefined && fn.inlineCode !== undefined) {
+    root = scratch;
+    fs.writeFileSync(path.join(scratch, python ? `${moduleName}.py` : `${moduleName}.js`), fn.inlineCode);
+  }
+  if (root === undefined) {
+    throw new AssemblySelectionError(`function ${fn.logicalId}: its code is neither an asset of this assembly nor inline (e.g. an S3 bucket or image); it cannot run here`);
+  }
+  const candidates = python ? [`${moduleName.replace(/\./g, '/')}.py`] : ['.js', '.mjs', '.cjs'].map((ext) => `${moduleName}${ext}`);
+  const file = candidates.map((c) => path.join(root, c)).find((f) => fs.existsSync(f));
+  if (file === undefined) {
+    throw new AssemblySelectionError(`function ${fn.logicalId}: Handler ${fn.handler} names ${candidates.join(' or ')}, which ${root} does not have`);
+  }
+  return `${file}#${exportName}`;
 }

@@ -1,11 +1,12 @@
 // `cdk-codepipeline-invoke/local`: Node tooling to run CodePipeline Lambda jobs without AWS (not part of the jsii API).
-export { runJob } from './run-job';
-export type { RunJobOptions, RunJobOutcome, RunJobFailure } from './run-job';
+export { runJob, stopLocalServices } from './run-job';
+export type { RunJobOptions, RunJobOutcome, RunJobFailure, AssemblyAction } from './run-job';
 export { buildJobEvent, artifactObjectKey, renderUserParameters, PLACEHOLDER_CREDENTIALS } from './job-event';
 export type { BuildJobEventOptions, ArtifactSpec, EventCredentials, JobEventJson, JobEventArtifact } from './job-event';
-export { findInvokeActions, selectInvokeAction, AssemblySelectionError } from './cloud-assembly';
-export type { InvokeActionInfo } from './cloud-assembly';
+export { findInvokeActions, selectInvokeAction, handlerReferenceOf, AssemblySelectionError } from './cloud-assembly';
+export type { InvokeActionInfo, FunctionCodeInfo } from './cloud-assembly';
 export { loadHandler, HandlerLoadError } from './load-handler';
+export { PythonHandler } from './python-handler';
 export type { LambdaHandler, LambdaContextLike } from './load-handler';
 export { JobApiEmulator } from './job-api-emulator';
 export type { JobApiEmulatorOptions, JobApiFault, JobRecord, JobReport, JobStatus, EmulatorRequest, LocalCredentials } from './job-api-emulator';

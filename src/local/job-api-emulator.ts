@@ -1,6 +1,6 @@
 import * as http from 'http';
 import { OUTPUT_VARIABLES_MAX_BYTES } from '../shared/limits';
-import { closeServer, header, listen, newRequestId, readSmallBody, type ListenOptions } from './internal/http';
+import { closeServer, header, listen, newRequestId, type ListenOptions } from './internal/http';
 import { sha256Hex, verifySigV4, type LocalCredentials, type SigV4Refusal } from './internal/sigv4';
 import {
   JOB_API_OPERATIONS,
@@ -52,6 +52,8 @@ export interface EmulatorRequest {
   readonly status: number;
   /** The AWS error code (`__type`) when the request was refused. */
   readonly errorType?: string;
+  /** The body's size in bytes (its content is kept in `body` only up to 64 KB). */
+  readonly bodyBytes?: number;
   readonly errorMessage?: string;
   readonly accessKeyId?: string;
   /** True when an injected fault answered this request. */
@@ -111,6 +113,16 @@ class ApiError extends Error {
 const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
 /** Requests of this API are small; the largest legal one (output variables) is well under 1 MB. */
 const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
+/** Bodies larger than this are not kept in the request log (its entry says how large the body was). */
+const MAX_LOGGED_BODY_BYTES = 64 * 1024;
+/** The request log keeps the most recent entries only, so a long-lived emulator's memory stays bounded. */
+const MAX_LOGGED_REQUESTS = 1000;
+/**
+ * The job-worker operations of custom actions. CodePipeline has them, but a Lambda invoke action's job is not a
+ * custom-action job: the API reference says GetJobDetails is "used for custom actions only", and such a function
+ * gets its job details in the event and reports with PutJobSuccessResult / PutJobFailureResult.
+ */
+const CUSTOM_ACTION_OPERATIONS = new Set(['GetJobDetails', 'AcknowledgeJob', 'PollForJobs']);
 /** How much of an offending value a ValidationException quotes. */
 const QUOTED_VALUE_MAX_LENGTH = 120;
 
@@ -120,6 +132,9 @@ const SIGNATURE_ERRORS: Record<SigV4Refusal, string> = {
   unknownKey: 'UnrecognizedClientException',
   badToken: 'UnrecognizedClientException',
   badSignature: 'InvalidSignatureException',
+  // AWS JSON services answer a stale signature with InvalidSignatureException ("Signature expired: ...").
+  skewed: 'InvalidSignatureException',
+  expired: 'InvalidSignatureException',
 };
 
 /**
@@ -171,6 +186,11 @@ export class JobApiEmulator {
   /** Makes a job known and in progress. A report on an unknown job gets JobNotFoundException, as on AWS. */
   registerJob(jobId: string): void {
     if (!this.jobs.has(jobId)) this.jobs.set(jobId, { status: 'InProgress', results: [] });
+  }
+
+  /** Forgets a job (runJob does once a run's outcome is read), so that memory stays bounded over many jobs. */
+  forgetJob(jobId: string): void {
+    this.jobs.delete(jobId);
   }
 
   /** A snapshot of what the emulator knows about a job. */
@@ -231,8 +251,10 @@ export class JobApiEmulator {
     const target = header(req, 'x-amz-target');
     const entry: { -readonly [K in keyof EmulatorRequest]: EmulatorRequest[K] } = { target, status: 200 };
     this.log.push(entry);
+    if (this.log.length > MAX_LOGGED_REQUESTS) this.log.splice(0, this.log.length - MAX_LOGGED_REQUESTS);
     try {
-      const raw = await readSmallBody(req, MAX_REQUEST_BYTES);
+      const raw = await readBody(req);
+      entry.bodyBytes = raw.length;
       const lookup = this.verifySignatures || this.credentials.size > 0 ? (id: string) => this.credentials.get(id) : undefined;
       const signature = verifySigV4(req, sha256Hex(raw), lookup);
       if (!signature.ok) throw new ApiError(SIGNATURE_ERRORS[signature.reason], signature.message, signature.reason === 'missing' ? 403 : 400);
@@ -240,7 +262,7 @@ export class JobApiEmulator {
       const operation = operationOf(req, target);
       entry.operation = operation;
       const body = parseJson(raw);
-      entry.body = body;
+      if (raw.length <= MAX_LOGGED_BODY_BYTES) entry.body = body;
       const fault = this.takeFault(operation, body);
       if (fault?.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
       if (fault !== undefined && fault.when !== 'after') {
@@ -323,6 +345,14 @@ function operationOf(req: http.IncomingMessage, target: string | undefined): Job
   }
   const prefix = `${JOB_API_TARGET_PREFIX}.`;
   const name = target?.startsWith(prefix) ? target.slice(prefix.length) : undefined;
+  if (name !== undefined && CUSTOM_ACTION_OPERATIONS.has(name)) {
+    throw new ApiError(
+      'ValidationException',
+      `${name} is a custom-action job-worker API ("used for custom actions only", CodePipeline API reference); a Lambda invoke ` +
+        'action job is not a custom-action job. A Lambda function gets the job details in its event (CodePipeline.job) and ' +
+        'reports with PutJobSuccessResult or PutJobFailureResult.',
+    );
+  }
   if (name === undefined || !(name in JOB_API_OPERATIONS)) {
     throw new ApiError(
       'UnknownOperationException',
@@ -332,6 +362,24 @@ function operationOf(req: http.IncomingMessage, target: string | undefined): Job
     );
   }
   return name as JobApiOperation;
+}
+
+/**
+ * Reads the body up to MAX_REQUEST_BYTES. A larger body is read to its end and discarded (never kept in memory), then
+ * refused with 413: a client error SDKs do not retry (a 500 would be retried), on a kept-alive connection that stays
+ * usable (answering before the body is read would leave its rest in the stream).
+ */
+async function readBody(req: http.IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size <= MAX_REQUEST_BYTES) chunks.push(chunk as Buffer);
+  }
+  if (size > MAX_REQUEST_BYTES) {
+    throw new ApiError('RequestEntityTooLargeException', `The request body has ${size} bytes; this API accepts at most ${MAX_REQUEST_BYTES}.`, 413);
+  }
+  return Buffer.concat(chunks);
 }
 
 function parseJson(raw: Buffer): unknown {
@@ -367,6 +415,15 @@ function checkShape(shapeName: string, value: unknown, path: string, violations:
     case 'structure': {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) throw typeError('an object');
       const obj = value as Record<string, unknown>;
+      // The model is closed: a member it does not have (outputVariables on a failure, a typo) is refused, not stored.
+      const unknown = Object.keys(obj).filter((member) => !Object.prototype.hasOwnProperty.call(shape.members, member));
+      if (unknown.length > 0) {
+        throw new ApiError(
+          'SerializationException',
+          `Unknown member${unknown.length > 1 ? 's' : ''} ${unknown.map((m) => `'${join(path, m)}'`).join(', ')} in ${at} (shape ${shapeName}); ` +
+            `its members are: ${Object.keys(shape.members).join(', ')}.`,
+        );
+      }
       for (const member of shape.required ?? []) {
         if (obj[member] === undefined || obj[member] === null) {
           violations.push(`Value null at '${join(path, member)}' failed to satisfy constraint: Member must not be null`);

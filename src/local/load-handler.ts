@@ -49,7 +49,17 @@ export async function loadHandler(reference: string, cwd: string = process.cwd()
   }
   const ext = path.extname(resolved);
   if (TS_EXTENSIONS.includes(ext)) installTypeScriptHook();
-  const mod = await importModule(resolved, ext);
+  let mod: object;
+  try {
+    mod = await importModule(resolved, ext);
+  } catch (err) {
+    // A SyntaxError's message names neither file nor line; its stack starts with `file:line` for CommonJS.
+    if (err instanceof SyntaxError) {
+      const at = /^(\/[^\n]*?|[A-Za-z]:\\[^\n]*?|file:\/\/[^\n]*?):(\d+)\s*$/m.exec(err.stack ?? '');
+      throw new HandlerLoadError(`${at ? `${at[1]}, line ${at[2]}` : resolved}: SyntaxError: ${err.message} (loading handler ${JSON.stringify(reference)})`);
+    }
+    throw err;
+  }
   const fn = exportOf(mod, exportName);
   if (typeof fn !== 'function') {
     const exported = Object.keys(mod).filter((k) => typeof (mod as Record<string, unknown>)[k] === 'function');

@@ -182,7 +182,7 @@ describe('invoke', () => {
   test('bad usage exits 2 and says what to do: no handler, missing file, input without a path, unknown export', () => {
     const noHandler = runCli(cli, ['invoke']);
     expect(noHandler.code).toBe(2);
-    expect(noHandler.stderr).toMatch(/--handler is required, e\.g\. --handler lib\/handler\.js#handler/);
+    expect(noHandler.stderr).toMatch(/--handler is required \(e\.g\. --handler lib\/handler\.js#handler or app\.py#lambda_handler\), or --app <cdk\.out> --stage <name>/);
     const missing = runCli(cli, ['invoke', '--handler', 'nope.js#handler']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/nope\.js not found/);

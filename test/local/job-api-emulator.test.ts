@@ -1,6 +1,8 @@
 import {
   CodePipelineClient,
+  AcknowledgeJobCommand,
   GetJobDetailsCommand,
+  PollForJobsCommand,
   PutJobFailureResultCommand,
   PutJobSuccessResultCommand,
   type FailureType,
@@ -171,9 +173,62 @@ describe('requests are validated as the API model says', () => {
   });
 
   test('an operation the emulator does not serve is refused with UnknownOperationException', async () => {
-    const error = await errorOf(client.send(new GetJobDetailsCommand({ jobId })));
-    expect(error.name).toBe('UnknownOperationException');
-    expect(error.message).toMatch(/PutJobSuccessResult/);
+    const res = await fetch(emulator.endpoint, {
+      method: 'POST',
+      headers: { 'x-amz-target': 'CodePipeline_20150709.ListPipelines', 'content-type': 'application/x-amz-json-1.1' },
+      body: '{}',
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ __type: 'UnknownOperationException', message: expect.stringMatching(/PutJobSuccessResult/) });
+  });
+
+  test('GetJobDetails, AcknowledgeJob and PollForJobs are refused as custom-action APIs', async () => {
+    const errors = [
+      await errorOf(client.send(new GetJobDetailsCommand({ jobId }))),
+      await errorOf(client.send(new AcknowledgeJobCommand({ jobId, nonce: '1' }))),
+      await errorOf(client.send(new PollForJobsCommand({ actionTypeId: { category: 'Invoke', owner: 'AWS', provider: 'Lambda', version: '1' } }))),
+    ];
+    for (const [i, name] of ['GetJobDetails', 'AcknowledgeJob', 'PollForJobs'].entries()) {
+      expect(errors[i].name).toBe('ValidationException');
+      expect(errors[i].message).toMatch(new RegExp(`^${name} is a custom-action job-worker API .*reports with PutJobSuccessResult or PutJobFailureResult`));
+    }
+    expect(emulator.job(jobId)?.status).toBe('InProgress');
+  });
+
+  test('a member the model does not have is refused and not stored (outputVariables on a failure)', async () => {
+    const res = await fetch(emulator.endpoint, {
+      method: 'POST',
+      headers: { 'x-amz-target': 'CodePipeline_20150709.PutJobFailureResult', 'content-type': 'application/x-amz-json-1.1' },
+      body: JSON.stringify({ jobId, failureDetails: { type: 'JobFailed', message: 'm' }, outputVariables: { a: 'b' } }),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ __type: 'SerializationException', message: expect.stringMatching(/Unknown member 'outputVariables'/) });
+    expect(emulator.job(jobId)).toMatchObject({ status: 'InProgress', results: [] });
+  });
+
+  test('an unknown member inside a nested structure is refused with its path', async () => {
+    const res = await fetch(emulator.endpoint, {
+      method: 'POST',
+      headers: { 'x-amz-target': 'CodePipeline_20150709.PutJobSuccessResult', 'content-type': 'application/x-amz-json-1.1' },
+      body: JSON.stringify({ jobId, executionDetails: { summary: 's', sumary: 'typo' } }),
+    });
+    expect(await res.json()).toMatchObject({ __type: 'SerializationException', message: expect.stringMatching(/'executionDetails.sumary'/) });
+  });
+
+  test('a body over 4 MB gets 413, is not retried, and the kept-alive connection serves the next request', async () => {
+    const before = emulator.requests.length;
+    const error = await errorOf(client.send(new PutJobSuccessResultCommand({ jobId, executionDetails: { summary: 'x'.repeat(5 * 1024 * 1024) } })));
+    expect(error).toMatchObject({ name: 'RequestEntityTooLargeException', status: 413 });
+    expect(emulator.requests.length - before).toBe(1);
+    await client.send(new PutJobSuccessResultCommand({ jobId }));
+    expect(emulator.job(jobId)?.status).toBe('Succeeded');
+  });
+
+  test('a large body is logged by its size, not kept', async () => {
+    await errorOf(client.send(new PutJobSuccessResultCommand({ jobId: OTHER_JOB, executionDetails: { summary: 'y'.repeat(1024 * 1024) } })));
+    const entry = emulator.requests.at(-1)!;
+    expect(entry.body).toBeUndefined();
+    expect(entry.bodyBytes).toBeGreaterThan(1024 * 1024);
   });
 
   test('a body that is not JSON is refused with SerializationException', async () => {

@@ -4,7 +4,7 @@ import * as path from 'path';
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { artifactS3, fail, readInput, succeed, writeOutput, type PlainEvent } from './fixtures/plain-handler';
 import { zipDirectory } from '../../src/local/internal/zip';
-import { runJob } from '../../src/local/run-job';
+import { runJob, stopLocalServices } from '../../src/local/run-job';
 
 const KMS_KEY = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 
@@ -141,7 +141,7 @@ describe('runJob on success', () => {
     expect(outcome.warnings).toEqual([expect.stringMatching(/Out was stored with AES256, not SSE-KMS with the event's encryptionKey/)]);
   });
 
-  test('the environment is restored and the services are shut down afterwards', async () => {
+  test('the environment is restored afterwards; the services stay up for later runs until stopLocalServices()', async () => {
     const before = { ...process.env };
     let endpoint = '';
     await runJob({
@@ -152,6 +152,8 @@ describe('runJob on success', () => {
     });
     expect(endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(process.env).toEqual(before);
+    expect((await fetch(endpoint)).status).toBe(403);
+    await stopLocalServices();
     await expect(fetch(endpoint)).rejects.toThrow();
   });
 });
@@ -213,8 +215,61 @@ describe('runJob on failure', () => {
   });
 });
 
+describe('runJob refuses callback-style handlers as Node.js 24 Lambda runtimes do', () => {
+  test('a handler declaring (event, context, callback) fails the job saying so and how to fix it', async () => {
+    let called = false;
+    const outcome = await runJob({
+      handler: ((_event: unknown, _context: unknown, callback: (err: unknown, result?: unknown) => void) => {
+        called = true;
+        callback(null, 'done');
+      }) as unknown as Parameters<typeof runJob>[0]['handler'],
+    });
+    expect(called).toBe(false);
+    expect(outcome.status).toBe('Failed');
+    expect(outcome.failure?.message).toMatch(/Node\.js 24 Lambda runtimes don't support callback-style handlers.*Make the handler async/);
+    expect(outcome.crash?.errorType).toBe('CallbackStyleHandlerError');
+  });
+
+  test('context.succeed() inside the invocation is reported as a crash saying so, without throwing into the handler', async () => {
+    const outcome = await runJob({
+      handler: async (raw, context) => {
+        await succeed(raw as PlainEvent);
+        (context.succeed as (result: unknown) => void)('ok');
+      },
+    });
+    // The report went through first: the job succeeded; the misuse is what the crash reporter then sees.
+    expect(outcome.crash?.errorMessage).toMatch(/the handler called context\.succeed\(\): Node\.js 24 Lambda runtimes don't support/);
+  });
+
+  test('context.fail() before any report fails the job with what to change', async () => {
+    const outcome = await runJob({ handler: async (_raw, context) => (context.fail as (e: unknown) => void)(new Error('nope')) });
+    expect(outcome.status).toBe('Failed');
+    expect(outcome.failure?.message).toMatch(/context\.fail\(\).*Make the handler async/);
+  });
+
+  test('a non-async handler whose late context.succeed() comes after the run neither crashes the process nor changes the outcome', async () => {
+    let late: (() => void) | undefined;
+    const lateCalled = new Promise<void>((resolve) => {
+      late = resolve;
+    });
+    const outcome = await runJob({
+      handler: (_raw, context) => {
+        setTimeout(() => {
+          (context.succeed as (result: unknown) => void)('too late');
+          (context.done as () => void)();
+          late!();
+        }, 50);
+        return undefined;
+      },
+    });
+    await lateCalled;
+    expect(outcome.status).toBe('Failed');
+    expect(outcome.failure?.message).toMatch(/returned without a Promise and without reporting the job: Node\.js 24 Lambda runtimes end the invocation/);
+  });
+});
+
 describe('runJob hands crashes to the crash reporter', () => {
-  test('a handler that throws fails the job through the crash reporter, services shut down', async () => {
+  test('a handler that throws fails the job through the crash reporter, the environment restored', async () => {
     const before = { ...process.env };
     const outcome = await runJob({
       handler: async () => {

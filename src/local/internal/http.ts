@@ -8,6 +8,11 @@ export interface ListenOptions {
   readonly port?: number;
   /** @default '127.0.0.1' */
   readonly host?: string;
+  /**
+   * Let the process exit while the server listens (and while clients keep idle connections open): for servers that
+   * live as long as the process, such as runJob's shared ones. @default false
+   */
+  readonly unref?: boolean;
 }
 
 /**
@@ -25,6 +30,11 @@ export async function listen(server: http.Server, options: ListenOptions = {}): 
       resolve();
     });
   });
+  if (options.unref) {
+    server.unref();
+    // A request in flight keeps the process alive through its client's socket; an idle kept-alive one must not.
+    server.on('connection', (socket) => socket.unref());
+  }
   const { port } = server.address() as AddressInfo;
   const hostInUrl = host.includes(':') ? `[${host}]` : host;
   return `http://${hostInUrl}:${port}`;
@@ -42,18 +52,6 @@ export async function closeServer(server: http.Server): Promise<void> {
 /** An id in the style of AWS request ids. */
 export function newRequestId(): string {
   return crypto.randomBytes(8).toString('hex').toUpperCase();
-}
-
-/** Reads a small request body (JSON, XML) fully. Artifact bodies never go through here. */
-export async function readSmallBody(req: http.IncomingMessage, maxBytes: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > maxBytes) throw new Error(`request body larger than ${maxBytes} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
 }
 
 /** The value of a header as one string (`undefined` when absent). */

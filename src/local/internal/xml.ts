@@ -1,4 +1,4 @@
-/** Just enough XML for S3's REST API: escaping for responses, tag extraction for the few XML request bodies. */
+/** Just enough XML for S3's REST API responses (request bodies are parsed with fast-xml-parser, see s3/request-xml.ts). */
 
 export function escapeXml(value: string): string {
   return value.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c] ?? c);
@@ -17,8 +17,11 @@ export function unescapeXml(value: string): string {
         return '"';
       case 'apos':
         return "'";
-      default:
-        return String.fromCodePoint(entity.startsWith('#x') ? parseInt(entity.slice(2), 16) : parseInt(entity.slice(1), 10));
+      default: {
+        const code = entity.startsWith('#x') ? parseInt(entity.slice(2), 16) : parseInt(entity.slice(1), 10);
+        // Beyond U+10FFFF there is no character: leave the reference as written rather than throw.
+        return code <= 0x10ffff ? String.fromCodePoint(code) : `&${entity};`;
+      }
     }
   });
 }
@@ -26,18 +29,6 @@ export function unescapeXml(value: string): string {
 /** `<Name>escaped value</Name>`; `undefined` values are left out. */
 export function element(name: string, value: string | number | boolean | undefined): string {
   return value === undefined ? '' : `<${name}>${escapeXml(String(value))}</${name}>`;
-}
-
-/** The raw (still escaped) contents of every `<name>...</name>` in `xml`, in order. */
-export function elements(xml: string, name: string): string[] {
-  const pattern = new RegExp(`<${name}(?:\\s[^>]*)?>([\\s\\S]*?)</${name}>`, 'g');
-  return [...xml.matchAll(pattern)].map((m) => m[1]);
-}
-
-/** The unescaped text of the first `<name>` in `xml`. */
-export function text(xml: string, name: string): string | undefined {
-  const found = elements(xml, name)[0];
-  return found === undefined ? undefined : unescapeXml(found.trim());
 }
 
 export const S3_XMLNS = 'http://s3.amazonaws.com/doc/2006-03-01/';
