@@ -75,6 +75,12 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // 2.257.0-alpha.0 was published); its peer range ^2.245.0 accepts our aws-cdk-lib 2.257.0.
     '@aws-cdk/integ-tests-alpha@2.245.0-alpha.0',
     '@aws-cdk/integ-runner@^2.197',
+    // Runtime ecosystem tests (issue #16): the user's own validator, logger and middleware, never our dependencies.
+    // zod 4 implements Standard Schema and z.toJSONSchema (one schema for synth and run time); the Powertools Logger
+    // and middy 6 (middy 7 needs Node.js 22) are what TypeScript Lambda users compose handlers with.
+    'zod@^4',
+    '@aws-lambda-powertools/logger@^2',
+    '@middy/core@^6',
   ],
 
   // Lambda handlers of the library itself (*.lambda.ts) are bundled with esbuild at build time, so consumers need
