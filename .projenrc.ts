@@ -54,7 +54,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   // The development tsconfig (src + test + examples + bench) is named tsconfig.dev.json, as CDK users expect.
   tsconfigDevFile: 'tsconfig.dev.json',
   tsconfigDev: {
-    include: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'examples/typescript/**/*.ts', 'scripts/**/*.ts'],
+    include: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'examples/typescript/**/*.ts', 'scripts/**/*.ts', 'test/fixtures/**/*.mts', 'examples/typescript/**/*.mts'],
     exclude: ['node_modules', '**/cdk.out/**'],
     compilerOptions: {},
   },
@@ -80,6 +80,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // and middy 6 (middy 7 needs Node.js 22) are what TypeScript Lambda users compose handlers with.
     'zod@^4',
     '@aws-lambda-powertools/logger@^2',
+    // The logger's correlationIdSearchFn (JMESPath): the README's correlationIdPath '"CodePipeline.job".id' is tested.
+    '@aws-lambda-powertools/jmespath@^2',
     '@middy/core@^6',
   ],
 
