@@ -119,14 +119,21 @@ project.npmignore?.exclude('/.ci/', '/bench/', '/examples/', '/scripts/', '/rose
 // Tests craft zip archives byte by byte: bit fields (modes, flags, DOS dates) are their subject.
 project.eslint?.addOverride({ files: ['test/**/*.ts'], rules: { 'no-bitwise': 'off' } });
 
-// `cdk-codepipeline-invoke/runtime` and `cdk-codepipeline-invoke/local` load without aws-cdk-lib.
+// `cdk-codepipeline-invoke/runtime` and `cdk-codepipeline-invoke/local` load without aws-cdk-lib. They come as ESM
+// (lib-esm/, built by scripts/build-esm.ts after jsii's compile) for `import`, CommonJS (lib/) for `require`;
+// `runtime/core` is the pay-for-what-you-use jobHandler. `sideEffects: false` lets bundlers drop unused modules.
 project.package.addField('exports', {
   '.': { types: './lib/index.d.ts', default: './lib/index.js' },
-  './runtime': { types: './lib/runtime/index.d.ts', default: './lib/runtime/index.js' },
-  './local': { types: './lib/local/index.d.ts', default: './lib/local/index.js' },
+  './runtime': { types: './lib/runtime/index.d.ts', import: './lib-esm/runtime/index.mjs', require: './lib/runtime/index.js' },
+  './runtime/core': { types: './lib/runtime/core.d.ts', import: './lib-esm/runtime/core.mjs', require: './lib/runtime/core.js' },
+  './local': { types: './lib/local/index.d.ts', import: './lib-esm/local/index.mjs', require: './lib/local/index.js' },
   './.jsii': './.jsii',
   './package.json': './package.json',
 });
+project.package.addField('sideEffects', false);
+project.postCompileTask.exec('ts-node --transpile-only --project tsconfig.dev.json scripts/build-esm.ts');
+project.gitignore.exclude('/lib-esm/');
+project.npmignore?.include('/lib-esm/');
 
 // Integ test snapshots: `integ` verifies the committed snapshots offline (synth + diff, never a deployment);
 // `integ:update` re-synthesizes and rewrites them without deploying (--dry-run); `integ:deploy` deploys every test,
