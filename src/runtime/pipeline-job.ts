@@ -259,8 +259,5 @@ export class Job<P, S> implements PipelineJob<P, S> {
 
 /** A handler of `cdk-codepipeline-invoke/runtime/core` built without the feature it now needs. */
 function missingFeature(feature: string, what: string): never {
-  throw new JobFailedError(
-    `This handler cannot use ${what}: add ${feature} to the 'use' option of jobHandler ` +
-      `(import { ${feature} } from 'cdk-codepipeline-invoke/runtime/core'), or take jobHandler from 'cdk-codepipeline-invoke/runtime'`,
-  );
+  throw new JobFailedError(`This handler cannot use ${what}: add ${feature} to 'use' (runtime/core), or use the jobHandler of 'cdk-codepipeline-invoke/runtime'`);
 }

@@ -39,9 +39,8 @@ export function userParametersReader(schema: object | StandardSchemaV1 | undefin
   }
   if (jsonSchema === undefined) {
     throw new TypeError(
-      "jobHandler: options.schema is a JSON Schema, but this handler has no JSON Schema checker: add jsonSchema to 'use' " +
-        "(import { jsonSchema } from 'cdk-codepipeline-invoke/runtime/core'), or take jobHandler from " +
-        "'cdk-codepipeline-invoke/runtime', or give a Standard Schema (zod, valibot, arktype)",
+      "jobHandler: a JSON Schema needs the jsonSchema feature in 'use' (runtime/core), the jobHandler of " +
+        "'cdk-codepipeline-invoke/runtime', or a Standard Schema instead",
     );
   }
   return jsonSchema(schema);

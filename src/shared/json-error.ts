@@ -22,17 +22,94 @@ const CONTEXT_CHARS = 24;
 
 /** Finds where `text` stops being JSON; undefined when it is valid JSON. */
 export function findJsonBreak(text: string): JsonBreak | undefined {
-  const scanner = new Scanner(text);
+  // A recursive-descent recognizer of RFC 8259 JSON, written as closures (a handler bundles it: local names minify).
+  let pos = 0;
+  let depth = 0;
+  const fail = (expected: string): never => {
+    throw new ScanError(pos, expected);
+  };
+  const whitespace = () => {
+    while (pos < text.length && ' \t\n\r'.includes(text[pos])) pos++;
+  };
+  const expectAfter = (close: string, what: string): boolean => {
+    whitespace();
+    if (text[pos] === close) {
+      pos++;
+      return true;
+    }
+    if (text[pos] !== ',') fail(`',' or '${close}' after ${what}`);
+    pos++;
+    whitespace();
+    return false;
+  };
+  const string = () => {
+    pos++; // the opening quote
+    for (;;) {
+      const c = text[pos];
+      if (c === undefined) fail('a closing double quote');
+      if (c === '"') return void pos++;
+      if (c < ' ') fail('no raw control character (a line break or tab) inside a string: it must be escaped');
+      if (c === '\\') {
+        pos++;
+        const escaped = text[pos];
+        if (escaped === 'u') {
+          pos++;
+          if (!/^[0-9A-Fa-f]{4}$/.test(text.slice(pos, pos + 4))) fail('four hex digits after \\u');
+          pos += 3;
+        } else if (escaped === undefined || !'"\\/bfnrt'.includes(escaped)) {
+          fail('a valid escape (\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX) after a backslash');
+        }
+      }
+      pos++;
+    }
+  };
+  const value = (): void => {
+    const c = text[pos];
+    if (c === '"') return string();
+    if (c === '{' || c === '[') {
+      // Deep enough for any UserParameters (1000 characters at most), shallow enough for the stack.
+      if (++depth > 512) fail('less nesting');
+      pos++;
+      whitespace();
+      if (text[pos] === (c === '{' ? '}' : ']')) {pos++;} else if (c === '{') {
+        do {
+          if (text[pos] !== '"') fail('a property name in double quotes');
+          string();
+          whitespace();
+          if (text[pos] !== ':') fail("':' after a property name");
+          pos++;
+          whitespace();
+          value();
+        } while (!expectAfter('}', 'a property value'));
+      } else {
+        do value();
+        while (!expectAfter(']', 'an array element'));
+      }
+      depth--;
+      return;
+    }
+    if (c === '-' || (c >= '0' && c <= '9')) {
+      const number = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(text.slice(pos, pos + 400));
+      if (number === null || number[0] === '-') {
+        if (c === '-') pos++;
+        fail('a digit');
+      }
+      return void (pos += number![0].length);
+    }
+    for (const literal of ['true', 'false', 'null']) {
+      if (text.startsWith(literal, pos)) return void (pos += literal.length);
+    }
+    fail('a JSON value');
+  };
   try {
-    scanner.whitespace();
-    scanner.value();
-    scanner.whitespace();
-    if (scanner.pos < text.length) scanner.fail('the end of the text after the JSON value');
+    whitespace();
+    value();
+    whitespace();
+    if (pos < text.length) fail('the end of the text after the JSON value');
     return undefined;
   } catch (error) {
     if (!(error instanceof ScanError)) throw error;
-    const before = text.slice(0, error.offset);
-    const lines = before.split('\n');
+    const lines = text.slice(0, error.offset).split('\n');
     return { offset: error.offset, line: lines.length, column: lines[lines.length - 1].length + 1, expected: error.expected };
   }
 }
@@ -71,131 +148,5 @@ class ScanError extends Error {
     readonly expected: string,
   ) {
     super(`expected ${expected} at ${offset}`);
-  }
-}
-
-/** A recursive-descent recognizer of RFC 8259 JSON that reports the first offset where the grammar fails. */
-class Scanner {
-  pos = 0;
-  /** Nesting depth: deep enough for any UserParameters (1000 characters at most), shallow enough for the stack. */
-  private depth = 0;
-
-  constructor(private readonly text: string) {}
-
-  fail(expected: string): never {
-    throw new ScanError(this.pos, expected);
-  }
-
-  whitespace(): void {
-    while (this.pos < this.text.length && ' \t\n\r'.includes(this.text[this.pos])) this.pos++;
-  }
-
-  value(): void {
-    const c = this.text[this.pos];
-    if (c === '{') return this.nested(() => this.object());
-    if (c === '[') return this.nested(() => this.array());
-    if (c === '"') return this.string();
-    if (c === '-' || (c >= '0' && c <= '9')) return this.number();
-    for (const literal of ['true', 'false', 'null']) {
-      if (this.text.startsWith(literal, this.pos)) {
-        this.pos += literal.length;
-        return;
-      }
-    }
-    this.fail('a JSON value');
-  }
-
-  private nested(parse: () => void): void {
-    if (++this.depth > 512) this.fail('less nesting');
-    parse();
-    this.depth--;
-  }
-
-  private object(): void {
-    this.pos++; // {
-    this.whitespace();
-    if (this.text[this.pos] === '}') {
-      this.pos++;
-      return;
-    }
-    for (;;) {
-      if (this.text[this.pos] !== '"') this.fail('a property name in double quotes');
-      this.string();
-      this.whitespace();
-      if (this.text[this.pos] !== ':') this.fail("':' after a property name");
-      this.pos++;
-      this.whitespace();
-      this.value();
-      this.whitespace();
-      const c = this.text[this.pos];
-      if (c === '}') {
-        this.pos++;
-        return;
-      }
-      if (c !== ',') this.fail("',' or '}' after a property value");
-      this.pos++;
-      this.whitespace();
-    }
-  }
-
-  private array(): void {
-    this.pos++; // [
-    this.whitespace();
-    if (this.text[this.pos] === ']') {
-      this.pos++;
-      return;
-    }
-    for (;;) {
-      this.value();
-      this.whitespace();
-      const c = this.text[this.pos];
-      if (c === ']') {
-        this.pos++;
-        return;
-      }
-      if (c !== ',') this.fail("',' or ']' after an array element");
-      this.pos++;
-      this.whitespace();
-    }
-  }
-
-  private string(): void {
-    this.pos++; // opening quote
-    for (;;) {
-      if (this.pos >= this.text.length) this.fail('a closing double quote');
-      const c = this.text[this.pos];
-      if (c === '"') {
-        this.pos++;
-        return;
-      }
-      if (c < ' ') this.fail('no raw control character (a line break or tab) inside a string: it must be escaped');
-      if (c === '\\') {
-        const escaped = this.text[this.pos + 1];
-        if (escaped === 'u') {
-          if (!/^[0-9A-Fa-f]{4}$/.test(this.text.slice(this.pos + 2, this.pos + 6))) {
-            this.pos += 2;
-            this.fail('four hex digits after \\u');
-          }
-          this.pos += 6;
-          continue;
-        }
-        if (escaped === undefined || !'"\\/bfnrt'.includes(escaped)) {
-          this.pos++;
-          this.fail('a valid escape (\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX) after a backslash');
-        }
-        this.pos += 2;
-        continue;
-      }
-      this.pos++;
-    }
-  }
-
-  private number(): void {
-    const match = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(this.text.slice(this.pos, this.pos + 400));
-    if (match === null || match[0] === '-') {
-      this.pos += this.text[this.pos] === '-' ? 1 : 0;
-      this.fail('a digit');
-    }
-    this.pos += match[0].length;
   }
 }
