@@ -55,7 +55,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   // The development tsconfig (src + test + examples + bench) is named tsconfig.dev.json, as CDK users expect.
   tsconfigDevFile: 'tsconfig.dev.json',
   tsconfigDev: {
-    include: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'examples/typescript/**/*.ts', 'scripts/**/*.ts'],
+    include: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'examples/typescript/**/*.ts', 'scripts/**/*.ts', 'test/fixtures/**/*.mts', 'examples/typescript/**/*.mts'],
     exclude: ['node_modules', '**/cdk.out/**'],
     compilerOptions: {},
   },
@@ -76,6 +76,14 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // 2.257.0-alpha.0 was published); its peer range ^2.245.0 accepts our aws-cdk-lib 2.257.0.
     '@aws-cdk/integ-tests-alpha@2.245.0-alpha.0',
     '@aws-cdk/integ-runner@^2.197',
+    // Runtime ecosystem tests (issue #16): the user's own validator, logger and middleware, never our dependencies.
+    // zod 4 implements Standard Schema and z.toJSONSchema (one schema for synth and run time); the Powertools Logger
+    // and middy 6 (middy 7 needs Node.js 22) are what TypeScript Lambda users compose handlers with.
+    'zod@^4',
+    '@aws-lambda-powertools/logger@^2',
+    // The logger's correlationIdSearchFn (JMESPath): the README's correlationIdPath '"CodePipeline.job".id' is tested.
+    '@aws-lambda-powertools/jmespath@^2',
+    '@middy/core@^6',
   ],
 
   // Lambda handlers of the library itself (*.lambda.ts) are bundled with esbuild at build time, so consumers need
@@ -112,14 +120,21 @@ project.npmignore?.exclude('/.ci/', '/bench/', '/examples/', '/scripts/', '/rose
 // Tests craft zip archives byte by byte: bit fields (modes, flags, DOS dates) are their subject.
 project.eslint?.addOverride({ files: ['test/**/*.ts'], rules: { 'no-bitwise': 'off' } });
 
-// `cdk-codepipeline-invoke/runtime` and `cdk-codepipeline-invoke/local` load without aws-cdk-lib.
+// `cdk-codepipeline-invoke/runtime` and `cdk-codepipeline-invoke/local` load without aws-cdk-lib. They come as ESM
+// (lib-esm/, built by scripts/build-esm.ts after jsii's compile) for `import`, CommonJS (lib/) for `require`;
+// `runtime/core` is the pay-for-what-you-use jobHandler. `sideEffects: false` lets bundlers drop unused modules.
 project.package.addField('exports', {
   '.': { types: './lib/index.d.ts', default: './lib/index.js' },
-  './runtime': { types: './lib/runtime/index.d.ts', default: './lib/runtime/index.js' },
-  './local': { types: './lib/local/index.d.ts', default: './lib/local/index.js' },
+  './runtime': { types: './lib/runtime/index.d.ts', import: './lib-esm/runtime/index.mjs', require: './lib/runtime/index.js' },
+  './runtime/core': { types: './lib/runtime/core.d.ts', import: './lib-esm/runtime/core.mjs', require: './lib/runtime/core.js' },
+  './local': { types: './lib/local/index.d.ts', import: './lib-esm/local/index.mjs', require: './lib/local/index.js' },
   './.jsii': './.jsii',
   './package.json': './package.json',
 });
+project.package.addField('sideEffects', false);
+project.postCompileTask.exec('ts-node --transpile-only --project tsconfig.dev.json scripts/build-esm.ts');
+project.gitignore.exclude('/lib-esm/');
+project.npmignore?.include('/lib-esm/');
 
 // Integ test snapshots: `integ` verifies the committed snapshots offline (synth + diff, never a deployment);
 // `integ:update` re-synthesizes and rewrites them without deploying (--dry-run); `integ:deploy` deploys every test,

@@ -2,9 +2,7 @@
  * Handler size and cold import: the runtime as a user's Lambda bundle carries it (esbuild, minified, `@aws-sdk/*`
  * external because the Lambda Node.js runtime provides it, node22 target).
  */
-import * as fs from 'fs';
 import * as path from 'path';
-import type { Metafile } from 'esbuild';
 import { compile, CompileOptions, PROJECT_ROOT, SCRATCH_DIR, sourcesExist } from '../lib/build';
 import { runNodeChild } from '../lib/child';
 import { interleaved, median, round } from '../lib/stats';
@@ -21,21 +19,8 @@ const LAMBDA_BUNDLE: CompileOptions = {
   metafile: true,
 };
 
-export async function handlerSizeSuite(config: BenchConfig): Promise<Figures> {
-  if (!sourcesExist('src/runtime/index.ts')) {
-    return { skipped: 'src/runtime has not landed yet' };
-  }
-  const minimal = await compile(path.join(__dirname, 'minimal-handler.ts'), path.join(OUT, 'minimal', 'index.js'), LAMBDA_BUNDLE);
-  const withSchema = await compile(path.join(__dirname, 'schema-handler.ts'), path.join(OUT, 'schema', 'index.js'), LAMBDA_BUNDLE);
-  const largest = largestInputs(minimal.metafile!, 8);
-  fs.writeFileSync(path.join(OUT, 'minimal', 'meta.json'), JSON.stringify(minimal.metafile));
-  config.log(`handler bundle ${minimal.bytes} bytes; largest inputs: ${largest.map((i) => `${i.path} ${i.bytes}`).join(', ')}`);
-  return {
-    handlerBundleBytes: minimal.bytes,
-    handlerBundleBytesWithSchema: withSchema.bytes,
-    handlerBundleLargestInputs: Object.fromEntries(largest.map((i) => [i.path, i.bytes])),
-  };
-}
+/** The handler bundle sizes come from the packed package: bench/bundle/suite.ts. */
+export { bundleSuite as handlerSizeSuite } from '../bundle/suite';
 
 export async function importSuite(config: BenchConfig): Promise<Figures> {
   if (!sourcesExist('src/runtime/index.ts')) {
@@ -78,13 +63,4 @@ export async function importSuite(config: BenchConfig): Promise<Figures> {
       },
     },
   };
-}
-
-/** The inputs that contribute most bytes to a bundle: where to look when the size target is missed. */
-function largestInputs(metafile: Metafile, count: number): { path: string; bytes: number }[] {
-  const output = Object.values(metafile.outputs)[0];
-  return Object.entries(output.inputs)
-    .map(([p, info]) => ({ path: p, bytes: info.bytesInOutput }))
-    .sort((a, b) => b.bytes - a.bytes)
-    .slice(0, count);
 }

@@ -8,6 +8,10 @@
  */
 export { jobHandler } from './job-handler';
 export type { JobHandlerOptions, JobOutcome, PipelineJobHandler } from './job-handler';
+export type { StandardSchemaV1 } from './standard-schema';
+export type { NotGiven, ParametersOf } from './job-handler';
+export { codePipelineJob } from './middy';
+export type { CodePipelineJobMiddleware, JobContext, MiddyRequestLike } from './middy';
 export type { PipelineJob, LambdaContextLike } from './pipeline-job';
 export type { JobResult, Progress, ContinueLater } from './results';
 export { InputArtifact, OutputArtifact } from './artifacts';

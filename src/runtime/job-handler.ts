@@ -4,11 +4,13 @@
 import type { CodePipelineClient, PutJobSuccessResultInput } from '@aws-sdk/client-codepipeline';
 import { MAX_TIMER_MS } from './abort';
 import { decodeContinuation } from './continuation';
-import { createJsonLogger, Logger, withAttributes } from './logger';
+import { combineFeatures, jsonSchema, readArtifacts, RuntimeFeature, writeArtifacts } from './features';
+import { correlatedLogger, createJsonLogger, Logger, withAttributes } from './logger';
 import { Job, LambdaContextLike, PipelineJob } from './pipeline-job';
 import { defaultCodePipelineClient, FailureReport, putJobFailure, putJobSuccess, ReportDeadline, ReportOutcome } from './report';
 import { ContinueLater, continueLaterResult, failureOf, isContinueLater, JobResult, successInput } from './results';
 import { defaultS3ClientFactory, S3ClientFactory } from './s3';
+import type { StandardSchemaV1 } from './standard-schema';
 import { userParametersReader } from './user-parameters';
 import { ExtractionLimits, resolveLimits } from './zip-safety';
 import { InvalidJobEventError, JobFailedError } from '../shared/errors';
@@ -16,15 +18,22 @@ import { CodePipelineJobEvent, findJobId, parseJobEvent } from '../shared/event'
 
 export interface JobHandlerOptions {
   /**
-   * The JSON Schema of the UserParameters: the same object literal given to `UserParametersSchema.fromJsonSchema` in
-   * the stack. The parameters are parsed as JSON and checked before the handler body runs; a violation fails the job
-   * as `ConfigurationError` naming the field.
+   * The schema of the UserParameters, either
+   * - a JSON Schema: the same object literal given to `UserParametersSchema.fromJsonSchema` in the stack, or
+   * - any Standard Schema (https://standardschema.dev: zod 4, valibot, arktype...): `job.userParameters` is then the
+   *   schema's output, typed without a generic (with zod, `z.toJSONSchema(schema)` gives the stack its JSON Schema).
+   *
+   * The parameters are parsed as JSON and checked before the handler body runs; a violation fails the job as
+   * `ConfigurationError` naming the field (`targets[0].url`), the same way for both kinds of schema.
    *
    * @default - no check; `job.userParameters` is the parsed JSON when the text is JSON, else the text
    */
-  readonly schema?: object;
+  readonly schema?: object | StandardSchemaV1;
   /**
-   * Where log lines go; Powertools for AWS Lambda's `Logger` fits. Every line gets the job id as `correlationId`.
+   * Where log lines go: any logger with `debug`/`info`/`warn`/`error`; Powertools for AWS Lambda's `Logger` fits. The
+   * job id becomes the correlation id: through `setCorrelationId` (Powertools: the `correlation_id` key) or
+   * `appendKeys({ correlationId })` when the logger has them, else as `correlationId` on every line. Credentials are
+   * redacted from whatever the runtime and `job.logger` log through it.
    *
    * @default - JSON lines on stdout, level from POWERTOOLS_LOG_LEVEL / LOG_LEVEL / AWS_LAMBDA_LOG_LEVEL
    */
@@ -84,6 +93,24 @@ const DEFAULT_DEADLINE_MARGIN_FRACTION = 0.2;
 /** What the handler function may return. */
 export type JobOutcome = JobResult | ContinueLater | void;
 
+declare const NOT_GIVEN: unique symbol;
+/** The default of jobHandler's `P`: no parameters type was written, so it comes from the schema. */
+export interface NotGiven {
+  readonly [NOT_GIVEN]: true;
+}
+
+/**
+ * The type of `job.userParameters`: `P` when written (`jobHandler<Params>({ schema: jsonSchema }, ...)`), else the
+ * output type of a Standard Schema given as `options.schema` (no generic to repeat), else `unknown`.
+ */
+export type ParametersOf<P, O> = [P] extends [NotGiven]
+  ? O extends { readonly schema: infer Schema }
+    ? Schema extends StandardSchemaV1
+      ? StandardSchemaV1.InferOutput<Schema>
+      : unknown
+    : unknown
+  : P;
+
 /** A Lambda handler for CodePipeline job events. */
 export type PipelineJobHandler = (event: unknown, context?: LambdaContextLike) => Promise<void>;
 
@@ -103,11 +130,24 @@ export type PipelineJobHandler = (event: unknown, context?: LambdaContextLike) =
  * `onDeadline: 'continue'` a continuation from the last `job.checkpoint`), and the handler returns without waiting
  * for `fn`, whose later result is ignored.
  */
-export function jobHandler<P = unknown, S = unknown>(
-  options: JobHandlerOptions,
-  fn: (job: PipelineJob<P, S>) => Promise<JobOutcome> | JobOutcome,
+export function jobHandler<P = NotGiven, S = unknown, O extends JobHandlerOptions = JobHandlerOptions>(
+  options: O,
+  fn: (job: PipelineJob<ParametersOf<P, O>, S>) => Promise<JobOutcome> | JobOutcome,
 ): PipelineJobHandler {
-  const userParameters = userParametersReader(options.schema);
+  return buildJobHandler<P, S, O>(options, fn, [readArtifacts, writeArtifacts, jsonSchema]);
+}
+
+/**
+ * jobHandler with the given features only (what `cdk-codepipeline-invoke/runtime/core` offers): parse, run, report
+ * and the deadline are always there; artifacts and the JSON Schema checker only when among `features`.
+ */
+export function buildJobHandler<P, S, O extends JobHandlerOptions>(
+  options: O,
+  fn: (job: PipelineJob<ParametersOf<P, O>, S>) => Promise<JobOutcome> | JobOutcome,
+  features: readonly RuntimeFeature[],
+): PipelineJobHandler {
+  const jobFeatures = combineFeatures(features);
+  const userParameters = userParametersReader(options.schema, jobFeatures.jsonSchema);
   const limits = resolveLimits(options.extractionLimits);
   const onDeadline = checkOnDeadline(options.onDeadline);
   const explicitMargin = checkMargin(options.deadlineMarginMs);
@@ -134,9 +174,9 @@ export function jobHandler<P = unknown, S = unknown>(
       return;
     }
     const jobId = event['CodePipeline.job'].id;
-    const logger = withAttributes(baseLogger, { correlationId: jobId, ...(requestId !== undefined ? { awsRequestId: requestId } : {}) });
+    const { logger, release: releaseLogger } = correlatedLogger(baseLogger, jobId, requestId);
 
-    let job: Job<P, S> | undefined;
+    let job: Job<ParametersOf<P, O>, S> | undefined;
     try {
       const result = await runJob();
       // Reported outside the try of the job: a failing report must not turn into a second, failure report; it is
@@ -152,6 +192,7 @@ export function jobHandler<P = unknown, S = unknown>(
       }
     } finally {
       await job?.dispose();
+      releaseLogger();
     }
 
     async function runJob(): Promise<Reportable> {
@@ -165,16 +206,17 @@ export function jobHandler<P = unknown, S = unknown>(
           outputArtifacts: data.outputArtifacts.map((a) => a.name),
           encrypted: data.encryptionKey !== undefined,
         });
-        job = new Job<P, S>({
+        job = new Job<ParametersOf<P, O>, S>({
           event,
           context,
-          userParameters: userParameters(rawUserParameters) as P,
+          userParameters: (await userParameters(rawUserParameters)) as ParametersOf<P, O>,
           rawUserParameters,
           continuation: continuation.kind === 'state' ? (continuation.state as S) : undefined,
           logger,
           s3ClientFactory: options.s3Client ?? defaultS3ClientFactory,
           ownsS3Client: options.s3Client === undefined,
           limits,
+          features: jobFeatures,
         });
         const ran = remaining === undefined || marginMs === undefined ? await runFn(job) : await runFnWithDeadline(job, remaining, marginMs);
         if (ran.kind === 'deadline') return ran.result;
@@ -187,7 +229,7 @@ export function jobHandler<P = unknown, S = unknown>(
       }
     }
 
-    async function runFn(running: Job<P, S>): Promise<{ kind: 'returned'; outcome: JobOutcome }> {
+    async function runFn(running: Job<ParametersOf<P, O>, S>): Promise<{ kind: 'returned'; outcome: JobOutcome }> {
       return { kind: 'returned', outcome: await fn(running) };
     }
 
@@ -196,7 +238,7 @@ export function jobHandler<P = unknown, S = unknown>(
      * (`job.signal`) and its report is decided here; fn's later result is ignored (its rejection is handled by the race).
      */
     async function runFnWithDeadline(
-      running: Job<P, S>,
+      running: Job<ParametersOf<P, O>, S>,
       remainingTimeMs: () => number,
       margin: number,
     ): Promise<{ kind: 'returned'; outcome: JobOutcome } | { kind: 'deadline'; result: Reportable }> {
@@ -225,7 +267,7 @@ export function jobHandler<P = unknown, S = unknown>(
       return { kind: 'deadline', result: deadlineResult(running, remainingTimeMs(), Date.now() - fnStarted, margin) };
     }
 
-    function deadlineResult(running: Job<P, S>, left: number, elapsedMs: number, margin: number): Reportable {
+    function deadlineResult(running: Job<ParametersOf<P, O>, S>, left: number, elapsedMs: number, margin: number): Reportable {
       const activity = running.currentActivity() ?? 'running the handler';
       const figures = `${seconds(elapsedMs)} of the invocation's ${seconds(elapsedMs + Math.max(0, left))} had passed`;
       const exceeded = `The job exceeded the function's timeout while ${activity}: ${figures}, and the runtime stopped waiting ${seconds(margin)} before Lambda would stop the function (deadlineMarginMs)`;

@@ -177,3 +177,35 @@ function errorFields(error: Error): LogAttributes {
   // Own enumerable fields first (SDK errors carry `$metadata`, `Code`...), then the standard ones.
   return { ...error, name: error.name, message: error.message, stack: error.stack };
 }
+
+/**
+ * A logger that keeps keys for every later line, as Powertools for AWS Lambda's `Logger` does: `setCorrelationId`
+ * (its `correlation_id` key) or `appendKeys`/`removeKeys`.
+ */
+interface KeyedLogger extends Logger {
+  setCorrelationId?(value: unknown): void;
+  appendKeys?(attributes: LogAttributes): void;
+  removeKeys?(keys: string[]): void;
+}
+
+/**
+ * The job's logger over the handler's: the job id becomes the correlation id (a keyed logger keeps it itself through
+ * `setCorrelationId` or `appendKeys`; any other logger gets `correlationId` on every line), and every attribute the
+ * runtime or the handler logs through it is redacted first. `release()` removes keys appended for this invocation.
+ */
+export function correlatedLogger(base: Logger, jobId: string, requestId: string | undefined): { logger: Logger; release: () => void } {
+  const keyed = base as KeyedLogger;
+  const perLine = requestId !== undefined ? { awsRequestId: requestId } : {};
+  if (typeof keyed.setCorrelationId === 'function') {
+    keyed.setCorrelationId(jobId);
+    return { logger: withAttributes(base, perLine), release: () => undefined };
+  }
+  if (typeof keyed.appendKeys === 'function') {
+    keyed.appendKeys({ correlationId: jobId });
+    return {
+      logger: withAttributes(base, perLine),
+      release: () => (typeof keyed.removeKeys === 'function' ? keyed.removeKeys(['correlationId']) : undefined),
+    };
+  }
+  return { logger: withAttributes(base, { correlationId: jobId, ...perLine }), release: () => undefined };
+}

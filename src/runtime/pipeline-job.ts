@@ -5,8 +5,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { ArtifactContext, InputArtifact, OutputArtifact } from './artifacts';
+import type { ArtifactContext, InputArtifact, OutputArtifact } from './artifacts';
 import { encodeContinuation } from './continuation';
+import type { JobFeatures } from './features';
 import type { Logger } from './logger';
 import { ContinueLater, continueLaterResult, Progress } from './results';
 import type { S3ClientFactory } from './s3';
@@ -92,6 +93,8 @@ export interface JobSetup<P, S> {
   readonly s3ClientFactory: S3ClientFactory;
   readonly ownsS3Client: boolean;
   readonly limits: ExtractionLimits;
+  /** What the handler can do with artifacts (jobHandler of ./runtime: everything; of ./runtime/core: what it uses). */
+  readonly features: JobFeatures;
 }
 
 /** The implementation behind PipelineJob; `dispose()` releases what the invocation created. */
@@ -150,11 +153,13 @@ export class Job<P, S> implements PipelineJob<P, S> {
   }
 
   inputArtifact(name?: string): InputArtifact {
-    return new InputArtifact(this.pick(this.setup.event['CodePipeline.job'].data.inputArtifacts, 'input', name), this.artifactContext);
+    const create = this.setup.features.inputArtifact ?? missingFeature('readArtifacts', 'input artifacts');
+    return create(this.pick(this.setup.event['CodePipeline.job'].data.inputArtifacts, 'input', name), this.artifactContext);
   }
 
   outputArtifact(name?: string): OutputArtifact {
-    return new OutputArtifact(this.pick(this.setup.event['CodePipeline.job'].data.outputArtifacts, 'output', name), this.artifactContext);
+    const create = this.setup.features.outputArtifact ?? missingFeature('writeArtifacts', 'output artifacts');
+    return create(this.pick(this.setup.event['CodePipeline.job'].data.outputArtifacts, 'output', name), this.artifactContext);
   }
 
   continueLater(state?: S, progress: Progress = {}): ContinueLater {
@@ -250,4 +255,9 @@ export class Job<P, S> implements PipelineJob<P, S> {
     }
     return found;
   }
+}
+
+/** A handler of `cdk-codepipeline-invoke/runtime/core` built without the feature it now needs. */
+function missingFeature(feature: string, what: string): never {
+  throw new JobFailedError(`This handler cannot use ${what}: add ${feature} to 'use' (runtime/core), or use the jobHandler of 'cdk-codepipeline-invoke/runtime'`);
 }

@@ -1,17 +1,24 @@
 /**
- * UserParameters at run time: parsed as JSON and, when the handler has a schema, checked against it.
+ * UserParameters at run time: parsed as JSON and, when the handler has a schema, checked against it: any Standard
+ * Schema (zod, valibot, arktype), whose output then becomes `job.userParameters`, or a JSON Schema (through the
+ * `jsonSchema` reader the handler was built with: json-schema-reader.ts).
  */
+import { isStandardSchema, StandardSchemaV1, validateStandard } from './standard-schema';
 import { UserParametersError } from '../shared/errors';
+import { describeUnparsableJson } from '../shared/json-error';
 
-export type UserParametersReader = (raw: string | undefined) => unknown;
+export type UserParametersReader = (raw: string | undefined) => Promise<unknown>;
+
+/** How a JSON Schema is checked; absent in a handler built without the `jsonSchema` feature. */
+export type JsonSchemaReaderFactory = (schema: object) => UserParametersReader;
 
 /**
- * Parses and checks UserParameters. The schema checker (and its JSON Schema library) is loaded on the first
- * invocation, not at import: the handler's cold import stays small.
+ * Parses and checks UserParameters. Throws at once (when the handler is built, not per job) for a JSON Schema without
+ * a JSON Schema checker.
  */
-export function userParametersReader(schema: object | undefined): UserParametersReader {
+export function userParametersReader(schema: object | StandardSchemaV1 | undefined, jsonSchema?: JsonSchemaReaderFactory): UserParametersReader {
   if (schema === undefined) {
-    return (raw) => {
+    return async (raw) => {
       if (raw === undefined) return undefined;
       try {
         return JSON.parse(raw);
@@ -20,34 +27,31 @@ export function userParametersReader(schema: object | undefined): UserParameters
       }
     };
   }
-  let schemaProblem: string | undefined | null = null;
-  return (raw) => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const check: typeof import('../shared/user-parameters-check') = require('../shared/user-parameters-check');
-    if (schemaProblem === null) {
-      const violations = check.checkSchemaIsValid(schema);
-      schemaProblem = violations.length > 0 ? check.formatViolations(violations) : undefined;
-    }
-    if (schemaProblem !== undefined) {
-      throw new UserParametersError([{ path: '', message: `cannot be checked: the handler's schema is not a valid JSON Schema (${schemaProblem})` }]);
-    }
-    let value: unknown;
-    if (raw !== undefined) {
-      try {
-        value = JSON.parse(raw);
-      } catch (error) {
-        throw new UserParametersError([
-          {
-            path: '',
-            message:
-              `is not valid JSON (${(error as Error).message}). If it contains a #{Namespace.Variable}, a value with a quote or ` +
-              'a backslash breaks the JSON text (aws-cdk #31213)',
-          },
-        ]);
+  if (isStandardSchema(schema)) {
+    return async (raw) => {
+      const checked = await validateStandard(schema, parseUserParametersJson(raw));
+      if (checked.violations !== undefined) {
+        // Named as the JSON Schema path names it, rather than the validator's "expected object, received undefined".
+        throw new UserParametersError(raw === undefined ? [{ path: '', message: 'is missing (no UserParameters given)' }] : checked.violations);
       }
-    }
-    const violations = check.checkUserParameters(schema, value);
-    if (violations.length > 0) throw new UserParametersError(violations);
-    return value;
-  };
+      return checked.value;
+    };
+  }
+  if (jsonSchema === undefined) {
+    throw new TypeError(
+      "jobHandler: a JSON Schema needs the jsonSchema feature in 'use' (runtime/core), the jobHandler of " +
+        "'cdk-codepipeline-invoke/runtime', or a Standard Schema instead",
+    );
+  }
+  return jsonSchema(schema);
+}
+
+/** The parameters as JSON (undefined when the action has none); text that is not JSON fails, saying where it broke. */
+export function parseUserParametersJson(raw: string | undefined): unknown {
+  if (raw === undefined) return undefined;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new UserParametersError([{ path: '', message: describeUnparsableJson(raw) }]);
+  }
 }

@@ -1,5 +1,5 @@
+import { formatViolations, SchemaViolation } from './field-path';
 import { FAILURE_TYPES, FailureType } from './limits';
-import type { SchemaViolation } from './user-parameters-check';
 
 /**
  * The Lambda event is not a CodePipeline job event the runtime can work with. `path` is the dotted path of the first
@@ -30,7 +30,7 @@ export class UserParametersError extends Error {
   public readonly failureType: FailureType = 'ConfigurationError';
 
   constructor(violations: readonly SchemaViolation[]) {
-    super(`UserParameters: ${violations.length === 0 ? 'invalid' : formatViolationsLazily(violations)}`);
+    super(`UserParameters: ${violations.length === 0 ? 'invalid' : formatViolations(violations)}`);
     this.name = 'UserParametersError';
     this.violations = [...violations];
   }
@@ -57,14 +57,4 @@ export class JobFailedError extends Error {
 /** Whether `value` is one of the `FailureType` values of the CodePipeline API model. */
 export function isFailureType(value: unknown): value is FailureType {
   return typeof value === 'string' && (FAILURE_TYPES as readonly string[]).includes(value);
-}
-
-/**
- * The checker's own formatter, loaded when first needed: importing the errors (every handler does) must not load the
- * JSON Schema library (cold start); by the time violations exist, the checker is loaded anyway.
- */
-function formatViolationsLazily(violations: readonly SchemaViolation[]): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const check: typeof import('./user-parameters-check') = require('./user-parameters-check');
-  return check.formatViolations(violations);
 }

@@ -5,7 +5,7 @@
  *
  * Pure: no I/O, no aws-cdk-lib, no AWS SDK.
  */
-import { fieldPath } from './user-parameters-check';
+import { fieldPath } from './field-path';
 
 /** A value that looks like a secret, and why. */
 export interface SecretFinding {

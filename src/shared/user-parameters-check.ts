@@ -12,14 +12,11 @@
  */
 import { dereference, validate } from '@cfworker/json-schema';
 import type { OutputUnit, Schema, SchemaDraft } from '@cfworker/json-schema';
+import { joinPath, SchemaViolation } from './field-path';
 
-/** One reason why a value does not satisfy its schema. */
-export interface SchemaViolation {
-  /** The field a human should fix: '' for the root, 'retries', 'targets[0].url'. */
-  readonly path: string;
-  /** What is wrong, e.g. 'must be >= 0 (got -1)'. */
-  readonly message: string;
-}
+// Field naming is shared with the runtime's Standard Schema path (field-path.ts); re-exported for existing importers.
+export { fieldPath, formatViolations } from './field-path';
+export type { SchemaViolation } from './field-path';
 
 export interface CheckOptions {
   /**
@@ -132,19 +129,6 @@ export function checkSchemaIsValid(schema: unknown): SchemaViolation[] {
     return violations;
   }
   return checkReferencesResolve(schema);
-}
-
-/**
- * Renders a path into a value the way violations name fields: ['targets', 0, 'url'] -> 'targets[0].url',
- * ['odd key'] -> '["odd key"]'. Numbers are array indexes.
- */
-export function fieldPath(segments: ReadonlyArray<string | number>): string {
-  return segments.reduce<string>((path, segment) => joinPath(path, String(segment), typeof segment === 'number'), '');
-}
-
-/** "retries: must be >= 0 (got -1); env: must be one of "dev", "prod"". The root is named "(root)". */
-export function formatViolations(violations: readonly SchemaViolation[]): string {
-  return violations.map((v) => `${v.path === '' ? '(root)' : v.path}: ${v.message}`).join('; ');
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -423,16 +407,6 @@ function pathOf(location: string, instance: unknown): string {
     current = isPlainObject(current) || Array.isArray(current) ? (current as Record<string, unknown>)[segment] : undefined;
   }
   return path;
-}
-
-function joinPath(path: string, segment: string, isIndex: boolean): string {
-  if (isIndex) {
-    return `${path}[${segment}]`;
-  }
-  if (/^[A-Za-z_$][A-Za-z0-9_$-]*$/.test(segment)) {
-    return path === '' ? segment : `${path}.${segment}`;
-  }
-  return `${path}[${JSON.stringify(segment)}]`;
 }
 
 function valueAt(instance: unknown, segments: readonly string[]): unknown {
