@@ -202,4 +202,27 @@ if (bundleTask) {
 }
 demoTask.exec('ts-node --transpile-only --project tsconfig.dev.json examples/typescript/demo-local.ts');
 
+// Packaging (README "Develop"). The npm tarball must carry the pre-bundled crash reporter (assets/), so `compile`
+// bundles first (instead of pre-compile: `npx projen compile && npx projen package:js` then gives a complete tarball),
+// and package:js refuses to pack without it rather than ship a library that fails at the user's synth.
+if (bundleTask) {
+  project.preCompileTask.reset();
+  project.compileTask.prependSpawn(bundleTask);
+}
+project.tasks.tryFind('package:js')?.prependExec('node scripts/package-checks.js assets');
+// The compiled JavaScript carries inline source maps that name src/*.ts: ship src/ so that stack traces with source
+// maps enabled (the local runner enables them) point at files that exist in node_modules.
+project.npmignore?.include('/src/');
+// `npx projen build` outside CI packages every language whose toolchain is on this machine and says in one line which
+// it skipped (most contributors have no .NET SDK, and jsii-pacmak would fail on it). Toolchains: scripts/package-checks.js.
+const packageAll = project.tasks.tryFind('package-all');
+if (packageAll) {
+  packageAll.reset();
+  packageAll.spawn(project.tasks.tryFind('package:js')!);
+  for (const lang of ['java', 'python', 'dotnet', 'go']) {
+    packageAll.spawn(project.tasks.tryFind(`package:${lang}`)!, { condition: `node scripts/package-checks.js has ${lang}` });
+  }
+  packageAll.exec('node scripts/package-checks.js skipped');
+}
+
 project.synth();
