@@ -204,12 +204,15 @@ demoTask.exec('ts-node --transpile-only --project tsconfig.dev.json examples/typ
 
 // Packaging (README "Develop"). The npm tarball must carry the pre-bundled crash reporter (assets/), so `compile`
 // bundles first (instead of pre-compile: `npx projen compile && npx projen package:js` then gives a complete tarball),
-// and package:js refuses to pack without it rather than ship a library that fails at the user's synth.
+// and packaging refuses to run without it rather than ship a library that fails at the user's synth.
 if (bundleTask) {
   project.preCompileTask.reset();
   project.compileTask.prependSpawn(bundleTask);
 }
-project.tasks.tryFind('package:js')?.prependExec('node scripts/package-checks.js assets');
+// Every jsii package carries the npm tarball (the Python wheel, the jar... embed it), so every one needs the assets.
+for (const lang of ['js', 'java', 'python', 'dotnet', 'go']) {
+  project.tasks.tryFind(`package:${lang}`)?.prependExec('node scripts/package-checks.js assets');
+}
 // The compiled JavaScript carries inline source maps that name src/*.ts: ship src/ so that stack traces with source
 // maps enabled (the local runner enables them) point at files that exist in node_modules.
 project.npmignore?.include('/src/');

@@ -129,7 +129,6 @@ function script(opts: Options): string {
   const files = all.filter((s): s is Extract<Step, { kind: 'file' }> => s.kind === 'file').map((s) => s.name);
   const missing = opts.require.filter((f) => !files.includes(f));
   if (missing.length > 0) throw new Error(`"${opts.section}" has no file block for ${missing.join(', ')} (has: ${files.join(', ') || 'none'})`);
-  if (!all.some((s) => s.kind === 'sh')) throw new Error(`"${opts.section}" has no sh block`);
 
   const counts = { npm: 0, pip: 0 };
   const out = [

@@ -2,11 +2,12 @@
 # Runs what a new user runs first, in clean temporary folders, against the packages this tree builds:
 #   ts:     README "Quick start" as written (scripts/ci-quickstart-extract.ts turns it into a script; the only change
 #           is `cdk-codepipeline-invoke` in `npm install` -> dist/js/*.tgz), then checks cdk.out and that the local
-#           invoke checks the parameters against the schema
+#           invoke checks the parameters against the schema; then README "Run a job locally" (the runJob snippet)
+#           in that folder
 #   python: README "Quick start in Python" the same way (`pip install` -> dist/python/*.whl, `npm install` -> the tarball)
 #   types:  a strict `tsc --noEmit` (no skipLibCheck) of a handler importing cdk-codepipeline-invoke/runtime and /local,
 #           in a folder with only typescript, @types/node and the tarball: the published declarations type-check
-#           without our dev-only @types packages
+#           without our dev-only @types packages; and (after ts) the Quick start's files under its tsconfig.json
 #
 # Usage: scripts/ci-quickstart.sh [ts] [python] [types]      (default: all three)
 # Env:   BUILD=1  rebuild the tarball (npx projen compile + package:js) and the wheel (jsii-pacmak) first; without it
@@ -65,7 +66,7 @@ wheel() {
 }
 
 extract() {
-  npx ts-node --transpile-only -P tsconfig.dev.json scripts/ci-quickstart-extract.ts "$@"
+  (cd "$ROOT" && npx ts-node --transpile-only -P tsconfig.dev.json scripts/ci-quickstart-extract.ts "$@")
 }
 
 # The folder the Quick start's first command creates (`mkdir X && cd X`).
@@ -103,6 +104,11 @@ run_ts() {
   dir="$WORK/$(quickstart_dir "$WORK/ts.sh")"
   check_synth "$dir"
   check_schema_at_run_time "$dir"
+  # README "Run a job locally": the runJob snippet and its command, in the Quick start's folder.
+  extract --section 'Run a job locally (no AWS account)' --require local-run.ts > "$WORK/local-run.sh"
+  (cd "$dir" && bash "$WORK/local-run.sh") | tee "$WORK/local-run.out"
+  grep -qx 'Succeeded' "$WORK/local-run.out" || fail "the runJob snippet did not print Succeeded"
+  TS_QUICKSTART_DIR=$dir
 }
 
 run_python() {
@@ -160,6 +166,26 @@ EOF
   echo "typescript $(npx tsc --version), strict, no skipLibCheck:"
   echo "declaration files of the package checked: $(npx tsc -p . --listFilesOnly | grep -c 'node_modules/cdk-codepipeline-invoke/' || true)"
   npx tsc -p .
+  # README sections whose handlers CI compiles rather than runs, each in its own folder, with the setup they state
+  # (json-schema-to-ts for "One schema").
+  npm install --no-save --silent json-schema-to-ts
+  local section folder
+  for section in 'One schema for the stack and the handler' 'Artifacts'; do
+    folder=${section%% *}
+    mkdir -p "$dir/$folder"
+    extract --readme "$ROOT/README.md" --section "$section" --require handler.ts > "$WORK/types-$folder.sh"
+    (cd "$dir/$folder" && bash "$WORK/types-$folder.sh" 2>/dev/null)
+  done
+  echo '{ "extends": "./tsconfig.json", "include": ["*/*.ts"] }' > tsconfig.snippets.json
+  echo "README snippets, strict: $(ls ./*/*.ts | tr '\n' ' ')"
+  npx tsc -p tsconfig.snippets.json
+  # The Quick start's own files (and the runJob snippet) under the README's tsconfig.json, also strict.
+  if [ -n "${TS_QUICKSTART_DIR:-}" ]; then
+    cd "$TS_QUICKSTART_DIR"
+    npm install --no-save --silent typescript
+    echo "the Quick start's $(ls ./*.ts | wc -l) TypeScript files, with its tsconfig.json:"
+    npx tsc -p .
+  fi
   cd "$ROOT"
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Checks behind the packaging tasks (.projenrc.ts). Plain Node, because projen runs task steps in its own portable
 // shell, not bash.
-//   node scripts/package-checks.js assets        fails unless the pre-bundled Lambda assets exist (package:js)
+//   node scripts/package-checks.js assets        fails unless the pre-bundled Lambda assets exist (package:*)
 //   node scripts/package-checks.js has <lang>    exit 0 when <lang>'s packaging toolchain is on PATH (package-all)
 //   node scripts/package-checks.js skipped       prints one line naming the languages package-all skipped, and why
 const fs = require('fs');
@@ -40,7 +40,7 @@ const [what, arg] = process.argv.slice(2);
 if (what === 'assets') {
   const absent = ASSETS.filter((f) => !fs.existsSync(f) || fs.statSync(f).size === 0);
   if (absent.length > 0) {
-    console.error(`package:js: ${absent.join(', ')} missing: run \`npx projen compile\` (it bundles the Lambda assets) before packaging; a tarball without them fails at the user's synth`);
+    console.error(`packaging: ${absent.join(', ')} missing: run \`npx projen compile\` (it bundles the Lambda assets) before packaging; a tarball without them fails at the user's synth`);
     process.exit(1);
   }
 } else if (what === 'has') {
