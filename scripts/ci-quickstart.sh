@@ -7,7 +7,8 @@
 #   python: README "Quick start in Python" the same way (`pip install` -> dist/python/*.whl, `npm install` -> the tarball)
 #   types:  a strict `tsc --noEmit` (no skipLibCheck) of a handler importing cdk-codepipeline-invoke/runtime and /local,
 #           in a folder with only typescript, @types/node and the tarball: the published declarations type-check
-#           without our dev-only @types packages; and (after ts) the Quick start's files under its tsconfig.json
+#           without our dev-only @types packages; and (after ts) the Quick start's files under its tsconfig.json, and the
+#           One schema and Artifacts handlers of the README
 #
 # Usage: scripts/ci-quickstart.sh [ts] [python] [types]      (default: all three)
 # Env:   BUILD=1  rebuild the tarball (npx projen compile + package:js) and the wheel (jsii-pacmak) first; without it
@@ -163,30 +164,32 @@ export async function main(): Promise<void> {
   console.log(status, jobs.endpoint, s3.endpoint, UserParametersError.name);
 }
 EOF
-  echo "typescript $(npx tsc --version), strict, no skipLibCheck:"
-  echo "declaration files of the package checked: $(npx tsc -p . --listFilesOnly | grep -c 'node_modules/cdk-codepipeline-invoke/' || true)"
-  npx tsc -p .
-  # README sections whose handlers CI compiles rather than runs, each in its own folder, with the setup they state
-  # (json-schema-to-ts for "One schema").
-  npm install --no-save --silent json-schema-to-ts
-  local section folder
-  for section in 'One schema for the stack and the handler' 'Artifacts'; do
-    folder=${section%% *}
-    mkdir -p "$dir/$folder"
-    extract --readme "$ROOT/README.md" --section "$section" --require handler.ts > "$WORK/types-$folder.sh"
-    (cd "$dir/$folder" && bash "$WORK/types-$folder.sh" 2>/dev/null)
-  done
-  echo '{ "extends": "./tsconfig.json", "include": ["*/*.ts"] }' > tsconfig.snippets.json
-  echo "README snippets, strict: $(ls ./*/*.ts | tr '\n' ' ')"
-  npx tsc -p tsconfig.snippets.json
-  # The Quick start's own files (and the runJob snippet) under the README's tsconfig.json, also strict.
+  # Every check runs, so that one report names all that fails; the step fails if any did.
+  local failed=()
+  echo "typescript $(npx tsc --version), strict, no skipLibCheck"
+  echo "the package's declaration files checked: $(npx tsc -p . --listFilesOnly | grep -c 'node_modules/cdk-codepipeline-invoke/lib/' || true)"
+  npx tsc -p . || failed+=("a handler using cdk-codepipeline-invoke/runtime and /local")
+  # In the Quick start's folder (one more npm install instead of a new tree): its own files and the runJob snippet
+  # under the README's tsconfig.json, and the README sections whose handlers CI compiles rather than runs, each in its
+  # own folder, with the setup they state (json-schema-to-ts for "One schema").
   if [ -n "${TS_QUICKSTART_DIR:-}" ]; then
     cd "$TS_QUICKSTART_DIR"
-    npm install --no-save --silent typescript
-    echo "the Quick start's $(ls ./*.ts | wc -l) TypeScript files, with its tsconfig.json:"
-    npx tsc -p .
+    npm install --no-save --silent typescript json-schema-to-ts
+    echo "the Quick start's files, with its tsconfig.json: $(ls ./*.ts | tr '\n' ' ')"
+    npx tsc -p . || failed+=("the Quick start's files")
+    local section folder
+    for section in 'One schema for the stack and the handler' 'Artifacts'; do
+      folder=readme-snippets/${section%% *}
+      mkdir -p "$folder"
+      extract --section "$section" --require handler.ts > "$WORK/types-${section%% *}.sh"
+      (cd "$folder" && bash "$WORK/types-${section%% *}.sh" 2>/dev/null)
+    done
+    echo '{ "extends": "./tsconfig.json", "include": ["readme-snippets/*/*.ts"] }' > tsconfig.snippets.json
+    echo "README snippets: $(ls readme-snippets/*/*.ts | tr '\n' ' ')"
+    npx tsc -p tsconfig.snippets.json || failed+=("the One schema and Artifacts handlers of the README")
   fi
   cd "$ROOT"
+  [ ${#failed[@]} -eq 0 ] || fail "strict tsc failed for: $(IFS=';'; echo "${failed[*]}")"
 }
 
 if wants ts || wants python || wants types; then step "npm tarball" tarball; fi
