@@ -26,6 +26,10 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 NODE_NO_WARNINGS=1
 # from the environment), no npm update notice.
 export CDK_DISABLE_VERSION_CHECK=1 CDK_DISABLE_CLI_TELEMETRY=true CDK_NOTICES=false npm_config_update_notifier=false
 export npm_config_fund=false npm_config_audit=false
+# pip's `--no-compile` from the environment, without changing the README's command: byte-compiling all of aws-cdk-lib
+# at install is most of the Python quick start's time, and the modules the app imports are compiled when imported.
+# pip reads this variable inverted (a false value turns compiling off).
+export PIP_NO_COMPILE=0
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE || true
 
 PARTS=("$@")
