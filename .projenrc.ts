@@ -166,7 +166,7 @@ project.addTask('rosetta:extract', {
 });
 
 // Tests synthesize stacks holding the crash reporter, whose code is the pre-bundled asset assets/crash-reporter.lambda
-// (the build bundles it in pre-compile). Bundle (~1 s, esbuild) before jest too, so `npx projen test` works on a
+// (compile bundles it, see Packaging below). Bundle (~1 s, esbuild) before jest too, so `npx projen test` works on a
 // clean clone.
 const bundleTask = project.tasks.tryFind('bundle');
 if (bundleTask) {
