@@ -182,7 +182,7 @@ project.addTask('rosetta:extract', {
 });
 
 // Tests synthesize stacks holding the crash reporter, whose code is the pre-bundled asset assets/crash-reporter.lambda
-// (the build bundles it in pre-compile). Bundle (~1 s, esbuild) before jest too, so `npx projen test` works on a
+// (compile bundles it, see Packaging below). Bundle (~1 s, esbuild) before jest too, so `npx projen test` works on a
 // clean clone.
 const bundleTask = project.tasks.tryFind('bundle');
 if (bundleTask) {
@@ -217,5 +217,35 @@ if (bundleTask) {
   demoTask.spawn(bundleTask);
 }
 demoTask.exec('ts-node --transpile-only --project tsconfig.dev.json examples/typescript/demo-local.ts');
+
+// Packaging (README "Develop"). The npm tarball must carry the pre-bundled crash reporter (assets/), so `compile`
+// bundles first (instead of pre-compile: `npx projen compile && npx projen package:js` then gives a complete tarball),
+// and packaging refuses to run without it rather than ship a library that fails at the user's synth.
+if (bundleTask) {
+  project.preCompileTask.reset();
+  project.compileTask.prependSpawn(bundleTask);
+}
+// Every jsii package carries the npm tarball (the Python wheel, the jar... embed it), so every one needs the assets.
+for (const lang of ['js', 'java', 'python', 'dotnet', 'go']) {
+  project.tasks.tryFind(`package:${lang}`)?.prependExec('node scripts/package-checks.js assets');
+}
+// The compiled JavaScript carries inline source maps that name src/*.ts: ship src/ so that stack traces with source
+// maps enabled (the local runner enables them) point at files that exist in node_modules.
+project.npmignore?.include('/src/');
+// `npx projen build` outside CI packages every language whose toolchain is on this machine and says in one line which
+// it skipped (most contributors have no .NET SDK, and jsii-pacmak would fail on it). Toolchains: scripts/package-checks.js.
+const packageAll = project.tasks.tryFind('package-all');
+if (packageAll) {
+  packageAll.reset();
+  packageAll.spawn(project.tasks.tryFind('package:js')!);
+  for (const lang of ['java', 'python', 'dotnet']) {
+    packageAll.spawn(project.tasks.tryFind(`package:${lang}`)!, { condition: `node scripts/package-checks.js has ${lang}` });
+  }
+  // Go as generated code only, as scripts/ci-bindings.sh does: pacmak's own `go mod tidy` needs the exact indirect
+  // module versions from the Go module proxy, which does not serve all of them to every machine. ci-bindings.sh builds
+  // and tests that code; the release workflow still runs package:go.
+  packageAll.exec('jsii-pacmak -v --target go --code-only', { condition: 'node scripts/package-checks.js has go' });
+  packageAll.exec('node scripts/package-checks.js skipped');
+}
 
 project.synth();

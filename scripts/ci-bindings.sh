@@ -7,8 +7,7 @@
 # .NET is configured for release but not built here: this machine has no .NET SDK.
 #
 # Usage: scripts/ci-bindings.sh [python] [java] [go]     (default: all three)
-# Env:   SKIP_COMPILE=1  reuse lib/, assets/ and .jsii from an earlier `npx projen pre-compile compile` (or `test`
-#                        + `compile`) in this tree
+# Env:   SKIP_COMPILE=1  reuse lib/, assets/ and .jsii from an earlier `npx projen compile` in this tree
 #        WITH_JS=1       also build the npm tarball (dist/js) in the same jsii-pacmak run: one `npm pack` instead of
 #                        two when CI would otherwise run `npx projen package:js` separately
 #
@@ -39,9 +38,8 @@ VERSION=$(node -p 'require("./package.json").version')
 M2_REPO=${M2_REPO:-$HOME/.m2/repository}
 
 compile() {
-  # pre-compile bundles the crash reporter's Lambda asset (assets/, not in git); compile runs jsii: lib/ and .jsii
-  # (with README.md embedded).
-  npx projen pre-compile
+  # compile bundles the crash reporter's Lambda asset (assets/, not in git), then runs jsii: lib/ and .jsii (with
+  # README.md embedded).
   npx projen compile
 }
 

@@ -13,7 +13,7 @@ import { defaultS3ClientFactory, S3ClientFactory } from './s3';
 import type { StandardSchemaV1 } from './standard-schema';
 import { userParametersReader } from './user-parameters';
 import { ExtractionLimits, resolveLimits } from './zip-safety';
-import { InvalidJobEventError, JobFailedError } from '../shared/errors';
+import { InvalidJobEventError, JobFailedError, UserParametersError } from '../shared/errors';
 import { CodePipelineJobEvent, findJobId, parseJobEvent } from '../shared/event';
 
 export interface JobHandlerOptions {
@@ -224,7 +224,14 @@ export function buildJobHandler<P, S, O extends JobHandlerOptions>(
         return { kind: 'success', input: successInput(jobId, outcome, requestId), continues: isContinueLater(outcome) };
       } catch (error) {
         const failure = failureOf(error, requestId);
-        logger.error('Job failed', { failureType: failure.type, error });
+        // A failureType also marks the errors of another copy of this library (two bundles), as in failureOf.
+        if (error instanceof JobFailedError || error instanceof UserParametersError || (error instanceof Error && 'failureType' in error)) {
+          // Thrown on purpose (or refused parameters): the job's outcome, not a bug in the function, so one line with
+          // the message and no stack. Anything else is unexpected and keeps its stack.
+          logger.warn(`Job failed: ${failure.message}`, { failureType: failure.type });
+        } else {
+          logger.error('Job failed', { failureType: failure.type, error });
+        }
         return { kind: 'failure', failure };
       }
     }

@@ -371,6 +371,38 @@ describe('logging', () => {
     expect(text).not.toContain(FAKE_SESSION_CREDENTIALS.sessionToken);
   });
 
+  test('a JobFailedError is logged as one warning line with its message and no stack', async () => {
+    const { logs, text } = await runOnce(
+      jobHandler({}, () => {
+        throw new JobFailedError('the source artifact is empty', 'JobFailed');
+      }),
+    );
+    const failed = logs.filter((l) => l.message.startsWith('Job failed'));
+    expect(failed).toEqual([expect.objectContaining({ level: 'WARN', message: 'Job failed: the source artifact is empty', failureType: 'JobFailed' })]);
+    expect(text).not.toContain('stack');
+    expect(text).not.toContain('    at ');
+  });
+
+  test('parameters the schema refuses are logged as one warning line naming the field, with no stack', async () => {
+    const { logs, text } = await runOnce(jobHandler<Params>({ schema }, () => undefined), { userParameters: '{"environment":"qa"}' });
+    const failed = logs.filter((l) => l.message.startsWith('Job failed'));
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ level: 'WARN', failureType: 'ConfigurationError' });
+    expect(failed[0].message).toContain('environment: must be one of "dev", "prod" (got "qa")');
+    expect(text).not.toContain('    at ');
+  });
+
+  test('an unexpected error is logged at ERROR with its stack', async () => {
+    const { logs } = await runOnce(
+      jobHandler({}, () => {
+        throw new TypeError('url is undefined');
+      }),
+    );
+    const failed = logs.filter((l) => l.message.startsWith('Job failed'));
+    expect(failed).toEqual([expect.objectContaining({ level: 'ERROR', message: 'Job failed', failureType: 'JobFailed' })]);
+    expect(failed[0].error.stack).toContain('TypeError: url is undefined\n    at ');
+  });
+
   test("a caller's logger (Powertools-shaped) gets the lines with the correlation id", async () => {
     const lines: Array<[string, string, any]> = [];
     const logger: Logger = {
