@@ -5,6 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { PipelineJobFunction, PipelineJobFunctionOptions } from './pipeline-job-function';
 import { PipelineJobNodejsFunction } from './pipeline-job-nodejs-function';
+import { bindJobFunction } from './private/cross-environment';
 import {
   validateArtifactCount,
   validateNamespace,
@@ -157,6 +158,7 @@ export class LambdaInvokeStage extends Construct {
     validateArtifactCount(this, 'outputs', props.outputs, LAMBDA_INVOKE_MAX_OUTPUT_ARTIFACTS);
 
     this.function = this.functionFrom(props);
+    bindJobFunction(this, 'function', this.function, props.pipeline);
     const userParametersString = this.renderUserParameters(props);
 
     this.action = new codepipeline_actions.LambdaInvokeAction({

@@ -7,6 +7,7 @@ import * as pipelines from 'aws-cdk-lib/pipelines';
 import { Construct } from 'constructs';
 import { PipelineJobFunction } from './pipeline-job-function';
 import { PipelineJobNodejsFunction } from './pipeline-job-nodejs-function';
+import { bindJobFunction } from './private/cross-environment';
 import { checkAgainstSchema, validateUserParameters } from './private/validate-user-parameters';
 import {
   ACTION_NAMESPACE_PATTERN,
@@ -206,6 +207,7 @@ export class LambdaInvokeStep extends pipelines.Step implements pipelines.ICodeP
       claimNamespace(options.pipeline, this.namespaceName, this);
     }
     const userParameters = this.checkUserParameters(options);
+    bindJobFunction(options.scope, `${this}.function`, this.function, stage.pipeline);
     PipelineJobFunction.grantJobResults(this.function);
     const output = this.primaryOutput;
     stage.addAction(

@@ -1,3 +1,4 @@
+import { PhysicalName } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -103,6 +104,8 @@ export class PipelineJobFunction extends lambda.Function {
     super(scope, id, {
       ...props,
       runtime: props.runtime ?? DEFAULT_RUNTIME,
+      // A pipeline in another account or region refers to the function by name: generated then, and only then.
+      functionName: props.functionName ?? PhysicalName.GENERATE_IF_NEEDED,
       architecture: defaults.architecture,
       timeout: defaults.timeout,
       memorySize: defaults.memorySize,

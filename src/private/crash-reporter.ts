@@ -1,4 +1,4 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Lazy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -6,6 +6,7 @@ import { Construct, IConstruct } from 'constructs';
 import { DEFAULT_LOG_RETENTION } from './defaults';
 import { suppressNagFindings } from './nag';
 import { CrashReporterFunction } from '../crash-reporter-function';
+import { CRASH_REPORTER_TARGETS_ENV, JobResultTarget } from '../shared/job-result-target';
 
 /** The id of the crash reporter in its stack. Part of the contract: renaming it replaces the function. */
 export const CRASH_REPORTER_ID = 'CodePipelineInvokeCrashReporter';
@@ -22,8 +23,21 @@ export function crashReporterFor(scope: IConstruct): lambda.IFunction {
   return (existing ?? new CrashReporter(stack, CRASH_REPORTER_ID)).function;
 }
 
+/**
+ * Tells the crash reporter where to report the jobs of one of its functions that runs in another account or region than
+ * its pipeline (the reporter's role is given `sts:AssumeRole` on the result role by the caller).
+ */
+export function registerCrashReporterTarget(reporter: lambda.IFunction, functionName: string, target: JobResultTarget): void {
+  const owner = reporter.node.scope;
+  if (!(owner instanceof CrashReporter)) {
+    throw new Error(`${reporter.node.path} is not a crash reporter of cdk-codepipeline-invoke`);
+  }
+  owner.addTarget(functionName, target);
+}
+
 class CrashReporter extends Construct {
   public readonly function: lambda.Function;
+  private readonly targets = new Map<string, JobResultTarget>();
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
@@ -40,5 +54,17 @@ class CrashReporter extends Construct {
       new iam.PolicyStatement({ actions: ['codepipeline:PutJobFailureResult'], resources: ['*'] }),
     );
     suppressNagFindings(this.function);
+  }
+
+  addTarget(functionName: string, target: JobResultTarget): void {
+    if (this.targets.size === 0) {
+      // Only stacks with such functions get the variable: the others' templates stay as they were.
+      const stack = Stack.of(this);
+      this.function.addEnvironment(
+        CRASH_REPORTER_TARGETS_ENV,
+        Lazy.string({ produce: () => stack.toJsonString(Object.fromEntries(this.targets)) }),
+      );
+    }
+    this.targets.set(functionName, target);
   }
 }

@@ -46,6 +46,16 @@ export function suppressNagFindings(fn: lambda.Function, crashReporter?: lambda.
 }
 
 /**
+ * The job-result role of a cross-account function: its only wildcard is the resource of PutJobSuccessResult /
+ * PutJobFailureResult, which support no resource-level permissions.
+ */
+export function suppressJobResultRoleFindings(role: iam.Role): void {
+  acknowledge(role, { 'AwsSolutions-IAM5[Resource::*]': REASONS.jobResults });
+  const policy = role.node.tryFindChild('DefaultPolicy')?.node.defaultChild as CfnResource | undefined;
+  addTemplateSuppressions(policy, [{ id: 'AwsSolutions-IAM5', reason: REASONS.jobResults, applies_to: ['Resource::*'] }]);
+}
+
+/**
  * What `Validations.of(scope).acknowledge()` records, written directly: aws-cdk-lib 2.257 rejects finding ids with more
  * than one '::' (e.g. 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:...]'), which cdk-nag 3 matches exactly.
  */
