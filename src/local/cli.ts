@@ -115,6 +115,9 @@ Options:
   --max-invocations <n>        Most invocations a continued job may take (default 10)
   --encryption-key <kms arn>   Artifacts use SSE-KMS with this key, and the event carries it
   --function-name <name>       The function name the context and the event show
+  --function-account-id <id>   The function is in another account than the pipeline (${DEFAULT_ACCOUNT_ID}): it must
+                               report through the job-result role, which a local STS issues (jobHandler does)
+  --function-region <region>   The function is in another region than the pipeline (us-east-1)
   --output-dir <dir>           Where outputs are extracted (default: a temporary folder)
   --env <KEY=VALUE>            An environment variable for the handler (repeatable)
   --variable <Ns.Name=value>   Substitutes #{Ns.Name} in UserParameters, as CodePipeline does (repeatable;
@@ -372,6 +375,8 @@ const INVOKE_OPTIONS = {
   'max-invocations': { type: 'string' },
   'encryption-key': { type: 'string' },
   'function-name': { type: 'string' },
+  'function-account-id': { type: 'string' },
+  'function-region': { type: 'string' },
   'output-dir': { type: 'string' },
   'env': { type: 'string', multiple: true },
   'variable': { type: 'string', multiple: true },
@@ -429,6 +434,8 @@ async function invoke(args: readonly string[], io: CliIo): Promise<number> {
       maxInvocations,
       encryptionKey: str(values, 'encryption-key'),
       functionName: str(values, 'function-name'),
+      functionAccountId: accountIdArg(str(values, 'function-account-id'), '--function-account-id', command),
+      functionRegion: str(values, 'function-region'),
       outputDirectory: str(values, 'output-dir') === undefined ? undefined : path.resolve(io.cwd, str(values, 'output-dir')!),
       environment,
       variables: variablesArg(values, command),
@@ -442,6 +449,11 @@ async function invoke(args: readonly string[], io: CliIo): Promise<number> {
   restoreStdout();
   io.stdout(json ? `${JSON.stringify(outcomeJson(outcome), null, 2)}\n` : formatOutcome(outcome));
   return outcome.status === 'Succeeded' ? EXIT_SUCCESS : EXIT_JOB_FAILED;
+}
+
+function accountIdArg(value: string | undefined, flag: string, command: string): string | undefined {
+  if (value !== undefined && !/^\d{12}$/.test(value)) throw new UsageError(`${flag} ${value}: an account id has 12 digits`, command);
+  return value;
 }
 
 function positiveNumber(value: string | undefined, flag: string, command: string): number | undefined {

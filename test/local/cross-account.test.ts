@@ -4,10 +4,12 @@
  * account. jobHandler and the crash reporter assume the role; a handler reporting with its own credentials is refused.
  */
 import { execFile } from 'child_process';
+import * as path from 'path';
 import { promisify } from 'util';
 import { CodePipelineClient, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { succeed, type PlainEvent } from './fixtures/plain-handler';
+import { main } from '../../src/local/cli';
 import { localRoleArns } from '../../src/local/cross-environment';
 import { JobApiEmulator } from '../../src/local/job-api-emulator';
 import { runJob } from '../../src/local/run-job';
@@ -212,5 +214,34 @@ describe('the local STS', () => {
     });
     expect(stdout.trim()).toBe('ok');
     expect(emulator.job(JOB_BOTO3)?.results[0].failureDetails?.message).toBe('from boto3');
+  });
+});
+
+describe('the invoke command', () => {
+  const fixture = (exportName: string, file = 'cross-account-handler.ts') => `${path.join(__dirname, 'fixtures', file)}#${exportName}`;
+
+  async function invokeCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    let stdout = '';
+    let stderr = '';
+    const code = await main(['invoke', ...args, '--json'], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), cwd: process.cwd() });
+    return { code, stdout, stderr };
+  }
+
+  test('--function-account-id and --function-region run a jobHandler that reports through the role', async () => {
+    const { code, stdout } = await invokeCli(['--handler', fixture('handler'), '--function-account-id', FUNCTION_ACCOUNT, '--function-region', 'eu-west-2']);
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ status: 'Succeeded', summary: 'ran in eu-west-2' });
+  });
+
+  test('--function-account-id with a handler reporting with its own credentials exits 1 with AccessDenied', async () => {
+    const { code, stdout } = await invokeCli(['--handler', fixture('failing', 'plain-handler.ts'), '--function-account-id', FUNCTION_ACCOUNT]);
+    expect(code).toBe(1);
+    expect(JSON.parse(stdout).failure.message).toMatch(/^Lambda function crashed: User: arn:aws:iam::222222222222:role\/local-pipeline-job-function-role is not authorized to perform: codepipeline:PutJobFailureResult/);
+  });
+
+  test('a malformed --function-account-id is bad usage (exit 2)', async () => {
+    const { code, stderr } = await invokeCli(['--handler', fixture('handler'), '--function-account-id', '2222']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/--function-account-id 2222: an account id has 12 digits/);
   });
 });
