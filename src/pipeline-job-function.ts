@@ -112,10 +112,11 @@ export class PipelineJobFunction extends lambda.Function {
       retryAttempts: defaults.retryAttempts,
       onFailure: defaults.onFailure,
       logGroup: defaults.logGroup,
+      role: defaults.role,
     });
     this.userParametersSchema = props.userParametersSchema;
     this.crashReporter = defaults.crashReporter;
     PipelineJobFunction.grantJobResults(this);
-    suppressNagFindings(this, defaults.crashReporter);
+    suppressNagFindings(this, defaults.crashReporter, defaults.logGrant);
   }
 }

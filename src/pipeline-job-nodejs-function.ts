@@ -73,11 +73,12 @@ export class PipelineJobNodejsFunction extends nodejs.NodejsFunction {
       retryAttempts: defaults.retryAttempts,
       onFailure: defaults.onFailure,
       logGroup: defaults.logGroup,
+      role: defaults.role,
       bundling: { minify: true, ...props.bundling },
     });
     this.userParametersSchema = props.userParametersSchema;
     this.crashReporter = defaults.crashReporter;
     PipelineJobFunction.grantJobResults(this);
-    suppressNagFindings(this, defaults.crashReporter);
+    suppressNagFindings(this, defaults.crashReporter, defaults.logGrant);
   }
 }

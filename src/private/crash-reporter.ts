@@ -41,19 +41,24 @@ class CrashReporter extends Construct {
 
   constructor(scope: Construct, id: string) {
     super(scope, id);
+    const logGroup = new logs.LogGroup(this, 'LogGroup', { retention: DEFAULT_LOG_RETENTION });
+    // Its own role, allowed to log to its own log group only (not Lambda's AWSLambdaBasicExecutionRole: every group).
+    const role = new iam.Role(this, 'FunctionServiceRole', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    logGroup.grantWrite(role);
     this.function = new CrashReporterFunction(this, 'Function', {
       description: 'Reports a CodePipeline job failed when its Lambda function crashed or timed out (cdk-codepipeline-invoke)',
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
       timeout: Duration.seconds(30),
-      logGroup: new logs.LogGroup(this, 'LogGroup', { retention: DEFAULT_LOG_RETENTION }),
+      logGroup,
+      role,
     });
     // Exactly what it needs: report a failure. PutJobFailureResult supports no resource-level permission, so the
     // resource must be "*" (aws-cdk #42; IAM service authorization reference for CodePipeline).
     this.function.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['codepipeline:PutJobFailureResult'], resources: ['*'] }),
     );
-    suppressNagFindings(this.function);
+    suppressNagFindings(this.function, undefined, 'log-group');
   }
 
   addTarget(functionName: string, target: JobResultTarget): void {
