@@ -59,6 +59,10 @@ export interface LambdaInvokeStageProps {
    * action binds it (only if CDK manages its role: for an imported function, grant it yourself with
    * `PipelineJobFunction.grantJobResults`).
    *
+   * The function may live in another account or region than the pipeline: then a job-result role is created in the
+   * pipeline's account, and the function's environment names it and the pipeline's region (see the README,
+   * "Cross-account and cross-region functions"). A function serves pipelines of one account and region only.
+   *
    * @default - a `PipelineJobFunction` from `code` and `handler`
    */
   readonly function?: lambda.IFunction;

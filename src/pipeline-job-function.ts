@@ -66,8 +66,9 @@ export interface PipelineJobFunctionProps extends PipelineJobFunctionOptions {
 }
 
 /**
- * A Lambda function ready to serve CodePipeline jobs: newest Node.js runtime, arm64, a log group with retention, the
- * job-result grants, no async retries and crash reporting.
+ * A Lambda function ready to serve CodePipeline jobs: newest Node.js runtime, arm64, a log group with retention (the
+ * role may write to it and to no other log group), the job-result grants, no async retries and crash reporting. Its
+ * name is generated when a pipeline in another account or region uses it (`PhysicalName.GENERATE_IF_NEEDED`).
  */
 export class PipelineJobFunction extends lambda.Function {
   /**
