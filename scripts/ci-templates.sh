@@ -27,7 +27,7 @@ ASSEMBLIES=("$ROOT/examples/typescript/cdk.out" "$ROOT/examples/pipelines/cdk.ou
 if [ "${TEMPLATES_SKIP_BINDINGS:-}" != 1 ]; then
   ASSEMBLIES+=("$ROOT/examples/python/cdk.out" "$ROOT/examples/java/cdk.out" "$ROOT/examples/go/cdk.out")
 fi
-ASSEMBLIES+=("$ROOT/test/integ.invoke-stage.ts.snapshot")
+ASSEMBLIES+=("$ROOT/test/integ.invoke-stage.ts.snapshot" "$ROOT/test/integ.cross-account.ts.snapshot")
 
 synth_typescript_examples() {
   # The library's own Lambda asset (assets/crash-reporter.lambda) is built, not committed.
