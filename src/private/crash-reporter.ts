@@ -69,7 +69,23 @@ class CrashReporter extends Construct {
         CRASH_REPORTER_TARGETS_ENV,
         Lazy.string({ produce: () => stack.toJsonString(Object.fromEntries(this.targets)) }),
       );
+      this.node.addValidation({ validate: () => this.checkTargetsSize() });
     }
     this.targets.set(functionName, target);
   }
+
+  /** Lambda allows 4 KB of environment variables per function (Lambda quotas); the map must leave room for the rest. */
+  private checkTargetsSize(): string[] {
+    const size = JSON.stringify(Object.fromEntries(this.targets)).length;
+    if (size <= CRASH_REPORTER_TARGETS_MAX_LENGTH) {
+      return [];
+    }
+    return [
+      `${CRASH_REPORTER_TARGETS_ENV} would be ${size} characters for ${this.targets.size} functions in other accounts or regions, more ` +
+        `than the ${CRASH_REPORTER_TARGETS_MAX_LENGTH} that fit in Lambda's 4 KB of environment variables: spread these functions over more stacks`,
+    ];
+  }
 }
+
+/** Leaves about 1 KB of Lambda's 4 KB environment for the reporter's other variables. */
+const CRASH_REPORTER_TARGETS_MAX_LENGTH = 3000;

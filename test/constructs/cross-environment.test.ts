@@ -376,3 +376,14 @@ describe('CDK Pipelines with a LambdaInvokeStep after a stage in account B', () 
     expect(() => p.app.synth()).toThrow(/Artifact Bucket must have a KMS Key.*crossAccountKeys: true/);
   });
 });
+
+describe('the crash reporter map', () => {
+  test("more cross-account functions in one stack than the reporter's environment can hold fail the synth, saying why", () => {
+    const a = apps({ account: OTHER_ACCOUNT, region: OTHER_REGION });
+    for (let i = 0; i < 20; i++) {
+      const fn = new PipelineJobFunction(a.functionStack, `Function${i}WithARatherLongConstructIdToFillTheMap`, { code: inlineCode, handler: 'index.handler' });
+      new LambdaInvokeStage(a.pipelineStack, `Invoke${i}`, { pipeline: a.pipeline, stageName: `Invoke${i}`, function: fn });
+    }
+    expect(() => a.app.synth()).toThrow(/CODEPIPELINE_JOB_RESULT_TARGETS would be \d+ characters for 20 functions.*4 KB.*spread these functions over more stacks/);
+  });
+});
