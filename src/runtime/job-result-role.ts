@@ -7,7 +7,9 @@
  * STS is called through the SDK's own client, so its configuration applies as everywhere else (region from
  * AWS_REGION, AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL, the function role's credentials from the environment).
  */
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+// Types only here: the STS client is loaded on first use (loadSts), so a function that reports in its own account
+// never loads it.
+import type { STSClient } from '@aws-sdk/client-sts';
 
 /** Temporary credentials, in the shape the SDK's clients take from a credentials provider. */
 export interface AwsCredentialIdentity {
@@ -86,7 +88,8 @@ export function jobResultRoleCredentials(roleArn: string): AwsCredentialIdentity
 async function assumeRole(roleArn: string): Promise<AwsCredentialIdentity> {
   let answer;
   try {
-    answer = await sts().send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: sessionName() }));
+    const { AssumeRoleCommand } = await loadSts();
+    answer = await (await sts()).send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: sessionName() }));
   } catch (error) {
     throw new JobResultRoleError(roleArn, error);
   }
@@ -103,13 +106,20 @@ async function assumeRole(roleArn: string): Promise<AwsCredentialIdentity> {
 }
 
 /** One STS client per execution environment, renewed when its configuration changes (a local run in the same process). */
-function sts(): STSClient {
+async function sts(): Promise<STSClient> {
+  const { STSClient: Client } = await loadSts();
   const key = stsConfigurationKey();
   if (stsClient?.key !== key) {
     stsClient?.client.destroy();
-    stsClient = { key, client: new STSClient({}) };
+    stsClient = { key, client: new Client({}) };
   }
   return stsClient.client;
+}
+
+/** Loaded on first use (as a top-level import it would add its load time to every cold start, in every account). */
+async function loadSts(): Promise<typeof import('@aws-sdk/client-sts')> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('@aws-sdk/client-sts') as typeof import('@aws-sdk/client-sts');
 }
 
 function stsConfigurationKey(): string {
