@@ -106,7 +106,6 @@ function sleep(ms, signal) {
 }
 
 // src/runtime/job-result-role.ts
-var import_client_sts = require("@aws-sdk/client-sts");
 var JobResultRoleError = class extends Error {
   constructor(roleArn, cause) {
     super(`could not assume ${roleArn}: ${describe(cause)}`);
@@ -153,7 +152,8 @@ function jobResultRoleCredentials(roleArn) {
 async function assumeRole(roleArn) {
   let answer;
   try {
-    answer = await sts().send(new import_client_sts.AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: sessionName() }));
+    const { AssumeRoleCommand } = await loadSts();
+    answer = await (await sts()).send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: sessionName() }));
   } catch (error) {
     throw new JobResultRoleError(roleArn, error);
   }
@@ -168,13 +168,17 @@ async function assumeRole(roleArn) {
     ...c.Expiration !== void 0 ? { expiration: new Date(c.Expiration) } : {}
   };
 }
-function sts() {
+async function sts() {
+  const { STSClient: Client } = await loadSts();
   const key = stsConfigurationKey();
   if (stsClient?.key !== key) {
     stsClient?.client.destroy();
-    stsClient = { key, client: new import_client_sts.STSClient({}) };
+    stsClient = { key, client: new Client({}) };
   }
   return stsClient.client;
+}
+async function loadSts() {
+  return require("@aws-sdk/client-sts");
 }
 function stsConfigurationKey() {
   const env = process.env;
