@@ -9,6 +9,7 @@ const CDK_VERSION = '2.257.0';
 const BUNDLED_DEPS = [
   '@aws-sdk/client-codepipeline@^3', // reporting job results (the runtime and the crash reporter)
   '@aws-sdk/client-s3@^3', // artifact download/upload with the event's artifactCredentials
+  '@aws-sdk/client-sts@^3', // AssumeRole of the job-result role when the function reports to another account
   '@aws-sdk/lib-storage@^3', // streamed multipart upload of output artifacts of unknown length
   '@cfworker/json-schema@^4', // JSON Schema validator: 23 KB minified, no code generation, ~10 ms to load
   'fast-xml-parser@^5', // the embedded S3 server's XML request bodies (DeleteObjects, CompleteMultipartUpload): linear-time, no eval

@@ -9,7 +9,7 @@
  * acknowledgments here. A suppression without a reason is an error.
  *
  * A finding is the library's when its resource lies under a construct of this library (the assembly's tree.json names
- * each construct's class) or under the crash reporter singleton. Exit code 1 when the library's resources have an
+ * each construct's class) or under the crash reporter singleton or the job-result roles (cross-account functions). Exit code 1 when the library's resources have an
  * unsuppressed error; findings on the resources of aws-cdk-lib and of the example apps are listed, not counted.
  */
 import * as fs from 'fs';
@@ -18,6 +18,7 @@ import { App, Stack, Validations } from 'aws-cdk-lib';
 import * as cfninc from 'aws-cdk-lib/cloudformation-include';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { CRASH_REPORTER_ID } from '../src/private/crash-reporter';
+import { JOB_RESULT_ROLES_ID } from '../src/private/cross-environment';
 
 const LIBRARY_FQN_PREFIX = 'cdk-codepipeline-invoke.';
 const MIN_REASON_LENGTH = 10; // what cdk-nag 2 requires of a suppression reason
@@ -121,7 +122,7 @@ function constructClasses(assemblyDir: string, into = new Map<string, string>())
 function isLibraryPath(constructPath: string, classes: Map<string, string>): boolean {
   const parts = constructPath.split('/');
   for (let i = 1; i <= parts.length; i++) {
-    if (parts[i - 1] === CRASH_REPORTER_ID || classes.get(parts.slice(0, i).join('/'))?.startsWith(LIBRARY_FQN_PREFIX)) {
+    if (parts[i - 1] === CRASH_REPORTER_ID || parts[i - 1] === JOB_RESULT_ROLES_ID || classes.get(parts.slice(0, i).join('/'))?.startsWith(LIBRARY_FQN_PREFIX)) {
       return true;
     }
   }

@@ -3,7 +3,7 @@
 #   cfn-lint (PyPI, installed into tmp/ci-venv)  -> 0 errors (warnings are printed)
 #   cdk-nag AwsSolutions (scripts/ci-nag.ts)      -> 0 unsuppressed errors on the library's resources
 #
-# Synthesizes the TypeScript examples (examples/typescript, examples/pipelines) itself. The Python, Java and Go
+# Synthesizes the TypeScript examples (examples/typescript, examples/pipelines, examples/cross-account) itself. The Python, Java and Go
 # examples are synthesized by scripts/ci-bindings.sh: run it first, or set TEMPLATES_SKIP_BINDINGS=1 to check only the
 # TypeScript examples and the integ snapshot.
 set -euo pipefail
@@ -23,19 +23,20 @@ step() {
 }
 
 TS_NODE=(npx ts-node --transpile-only -P "$ROOT/tsconfig.dev.json")
-ASSEMBLIES=("$ROOT/examples/typescript/cdk.out" "$ROOT/examples/pipelines/cdk.out")
+ASSEMBLIES=("$ROOT/examples/typescript/cdk.out" "$ROOT/examples/pipelines/cdk.out" "$ROOT/examples/cross-account/cdk.out")
 if [ "${TEMPLATES_SKIP_BINDINGS:-}" != 1 ]; then
   ASSEMBLIES+=("$ROOT/examples/python/cdk.out" "$ROOT/examples/java/cdk.out" "$ROOT/examples/go/cdk.out")
 fi
-ASSEMBLIES+=("$ROOT/test/integ.invoke-stage.ts.snapshot")
+ASSEMBLIES+=("$ROOT/test/integ.invoke-stage.ts.snapshot" "$ROOT/test/integ.cross-account.ts.snapshot")
 
 synth_typescript_examples() {
   # The library's own Lambda asset (assets/crash-reporter.lambda) is built, not committed.
   npx projen bundle
   # `new App()` writes to CDK_OUTDIR, as under `cdk synth`.
-  rm -rf examples/typescript/cdk.out examples/pipelines/cdk.out
+  rm -rf examples/typescript/cdk.out examples/pipelines/cdk.out examples/cross-account/cdk.out
   CDK_OUTDIR="$ROOT/examples/typescript/cdk.out" "${TS_NODE[@]}" examples/typescript/app.ts
   CDK_OUTDIR="$ROOT/examples/pipelines/cdk.out" "${TS_NODE[@]}" examples/pipelines/main.ts
+  CDK_OUTDIR="$ROOT/examples/cross-account/cdk.out" "${TS_NODE[@]}" examples/cross-account/main.ts
 }
 
 check_assemblies_exist() {

@@ -5,6 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { PipelineJobFunction, PipelineJobFunctionOptions } from './pipeline-job-function';
 import { PipelineJobNodejsFunction } from './pipeline-job-nodejs-function';
+import { bindJobFunction } from './private/cross-environment';
 import {
   validateArtifactCount,
   validateNamespace,
@@ -57,6 +58,10 @@ export interface LambdaInvokeStageProps {
    * grants, crash reporting and UserParameters schema; any other function gets the job-result grant when CodePipeline's
    * action binds it (only if CDK manages its role: for an imported function, grant it yourself with
    * `PipelineJobFunction.grantJobResults`).
+   *
+   * The function may live in another account or region than the pipeline: then a job-result role is created in the
+   * pipeline's account, and the function's environment names it and the pipeline's region (see the README,
+   * "Cross-account and cross-region functions"). A function serves pipelines of one account and region only.
    *
    * @default - a `PipelineJobFunction` from `code` and `handler`
    */
@@ -157,6 +162,7 @@ export class LambdaInvokeStage extends Construct {
     validateArtifactCount(this, 'outputs', props.outputs, LAMBDA_INVOKE_MAX_OUTPUT_ARTIFACTS);
 
     this.function = this.functionFrom(props);
+    bindJobFunction(this, 'function', this.function, props.pipeline);
     const userParametersString = this.renderUserParameters(props);
 
     this.action = new codepipeline_actions.LambdaInvokeAction({

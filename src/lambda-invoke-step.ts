@@ -7,6 +7,7 @@ import * as pipelines from 'aws-cdk-lib/pipelines';
 import { Construct } from 'constructs';
 import { PipelineJobFunction } from './pipeline-job-function';
 import { PipelineJobNodejsFunction } from './pipeline-job-nodejs-function';
+import { bindJobFunction } from './private/cross-environment';
 import { checkAgainstSchema, validateUserParameters } from './private/validate-user-parameters';
 import {
   ACTION_NAMESPACE_PATTERN,
@@ -26,6 +27,10 @@ export interface LambdaInvokeStepProps {
    *
    * Define it in the pipeline's own stack (or in a stack the pipeline stack may reference), not in a stage that the
    * pipeline deploys: the action refers to the function by name at the time the pipeline itself is deployed.
+   *
+   * The stack may be in another account or region than the pipeline (e.g. the workload account of the stage it
+   * checks): a job-result role is then created in the pipeline's account and the function reports through it (see
+   * the README, "Cross-account and cross-region functions"). A function serves pipelines of one account and region.
    */
   readonly function: lambda.IFunction;
 
@@ -206,6 +211,7 @@ export class LambdaInvokeStep extends pipelines.Step implements pipelines.ICodeP
       claimNamespace(options.pipeline, this.namespaceName, this);
     }
     const userParameters = this.checkUserParameters(options);
+    bindJobFunction(options.scope, `${this}.function`, this.function, stage.pipeline);
     PipelineJobFunction.grantJobResults(this.function);
     const output = this.primaryOutput;
     stage.addAction(

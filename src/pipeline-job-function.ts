@@ -1,3 +1,4 @@
+import { PhysicalName } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -65,8 +66,9 @@ export interface PipelineJobFunctionProps extends PipelineJobFunctionOptions {
 }
 
 /**
- * A Lambda function ready to serve CodePipeline jobs: newest Node.js runtime, arm64, a log group with retention, the
- * job-result grants, no async retries and crash reporting.
+ * A Lambda function ready to serve CodePipeline jobs: newest Node.js runtime, arm64, a log group with retention (the
+ * role may write to it and to no other log group), the job-result grants, no async retries and crash reporting. Its
+ * name is generated when a pipeline in another account or region uses it (`PhysicalName.GENERATE_IF_NEEDED`).
  */
 export class PipelineJobFunction extends lambda.Function {
   /**
@@ -103,16 +105,19 @@ export class PipelineJobFunction extends lambda.Function {
     super(scope, id, {
       ...props,
       runtime: props.runtime ?? DEFAULT_RUNTIME,
+      // A pipeline in another account or region refers to the function by name: generated then, and only then.
+      functionName: props.functionName ?? PhysicalName.GENERATE_IF_NEEDED,
       architecture: defaults.architecture,
       timeout: defaults.timeout,
       memorySize: defaults.memorySize,
       retryAttempts: defaults.retryAttempts,
       onFailure: defaults.onFailure,
       logGroup: defaults.logGroup,
+      role: defaults.role,
     });
     this.userParametersSchema = props.userParametersSchema;
     this.crashReporter = defaults.crashReporter;
     PipelineJobFunction.grantJobResults(this);
-    suppressNagFindings(this, defaults.crashReporter);
+    suppressNagFindings(this, defaults.crashReporter, defaults.logGrant);
   }
 }

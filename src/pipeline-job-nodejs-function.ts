@@ -1,3 +1,4 @@
+import { PhysicalName } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -64,17 +65,20 @@ export class PipelineJobNodejsFunction extends nodejs.NodejsFunction {
     super(scope, id, {
       ...props,
       runtime: props.runtime ?? DEFAULT_RUNTIME,
+      // A pipeline in another account or region refers to the function by name: generated then, and only then.
+      functionName: props.functionName ?? PhysicalName.GENERATE_IF_NEEDED,
       architecture: defaults.architecture,
       timeout: defaults.timeout,
       memorySize: defaults.memorySize,
       retryAttempts: defaults.retryAttempts,
       onFailure: defaults.onFailure,
       logGroup: defaults.logGroup,
+      role: defaults.role,
       bundling: { minify: true, ...props.bundling },
     });
     this.userParametersSchema = props.userParametersSchema;
     this.crashReporter = defaults.crashReporter;
     PipelineJobFunction.grantJobResults(this);
-    suppressNagFindings(this, defaults.crashReporter);
+    suppressNagFindings(this, defaults.crashReporter, defaults.logGrant);
   }
 }

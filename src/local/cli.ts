@@ -125,6 +125,9 @@ Options:
   --max-invocations <n>        Most invocations a continued job may take (default 10)
   --encryption-key <kms arn>   Artifacts use SSE-KMS with this key, and the event carries it
   --function-name <name>       The function name the context and the event show
+  --function-account-id <id>   The function is in another account than the pipeline (${DEFAULT_ACCOUNT_ID}): it must
+                               report through the job-result role, which a local STS issues (jobHandler does)
+  --function-region <region>   The function is in another region than the pipeline (us-east-1)
   --output-dir <dir>           Where outputs are extracted (default: a temporary folder)
   --env <KEY=VALUE>            An environment variable for the handler (repeatable)
   --variable <Ns.Name=value>   Substitutes #{Ns.Name} in UserParameters, as CodePipeline does (repeatable;
@@ -392,6 +395,8 @@ const INVOKE_OPTIONS = {
   'max-invocations': { type: 'string' },
   'encryption-key': { type: 'string' },
   'function-name': { type: 'string' },
+  'function-account-id': { type: 'string' },
+  'function-region': { type: 'string' },
   'output-dir': { type: 'string' },
   'env': { type: 'string', multiple: true },
   'variable': { type: 'string', multiple: true },
@@ -488,6 +493,8 @@ async function invoke(args: readonly string[], io: CliIo): Promise<number> {
       encryptionKey: str(values, 'encryption-key') ?? fromEvent?.encryptionKey,
       functionName: str(values, 'function-name') ?? fromEvent?.functionName,
       python: str(values, 'python'),
+      functionAccountId: accountIdArg(str(values, 'function-account-id'), '--function-account-id', command),
+      functionRegion: str(values, 'function-region'),
       outputDirectory: str(values, 'output-dir') === undefined ? undefined : path.resolve(io.cwd, str(values, 'output-dir')!),
       environment,
       variables: variablesArg(values, command, app !== undefined),
@@ -550,6 +557,11 @@ function checkAgainstSchema(userParameters: string | undefined, schemaFile: stri
     const errors = result.errors.filter((e) => e.keyword !== 'properties').map((e) => `${e.instanceLocation || '#'}: ${e.error}`);
     throw new UsageError(`the UserParameters do not match ${schemaFile}:\n  ${errors.join('\n  ')}`, command);
   }
+}
+
+function accountIdArg(value: string | undefined, flag: string, command: string): string | undefined {
+  if (value !== undefined && !/^\d{12}$/.test(value)) throw new UsageError(`${flag} ${value}: an account id has 12 digits`, command);
+  return value;
 }
 
 function positiveNumber(value: string | undefined, flag: string, command: string): number | undefined {

@@ -14,3 +14,6 @@ export { LocalS3Server } from './s3-server';
 export type { LocalS3ServerOptions, StoredObjectInfo, S3RequestRecord } from './s3-server';
 export { FaultProxy } from './fault-proxy';
 export type { FaultProxyOptions, S3Fault, S3FaultKind, ProxiedRequest } from './fault-proxy';
+export { LocalStsServer } from './sts-server';
+export type { LocalStsServerOptions, StsCaller, StsRole, IssuedCredentials, StsRequestRecord } from './sts-server';
+export type { JobOwner, CredentialsPrincipal } from './job-api-emulator';

@@ -32,6 +32,24 @@ export interface JobReport {
   readonly failureDetails?: { readonly type: string; readonly message: string; readonly externalExecutionId?: string };
 }
 
+/**
+ * Whom a job belongs to. With an account, reports are accepted only with credentials of a principal of that account
+ * (see `addCredentials`): CodePipeline has no resource-based policies, so a principal of another account is refused
+ * with AccessDeniedException. With a region, only reports signed for that region reach it (on AWS another region's
+ * endpoint does not know the job: JobNotFoundException).
+ */
+export interface JobOwner {
+  readonly accountId?: string;
+  readonly region?: string;
+}
+
+/** The principal that credentials stand for. */
+export interface CredentialsPrincipal {
+  readonly accountId: string;
+  /** e.g. `arn:aws:sts::111111111111:assumed-role/result-role/session` */
+  readonly arn: string;
+}
+
 /** What the emulator knows about a job. */
 export interface JobRecord {
   readonly id: string;
@@ -154,7 +172,8 @@ export class JobApiEmulator {
   }
 
   private readonly server: http.Server;
-  private readonly jobs = new Map<string, { status: JobStatus; continuationToken?: string; results: JobReport[] }>();
+  private readonly jobs = new Map<string, { status: JobStatus; continuationToken?: string; results: JobReport[]; owner?: JobOwner }>();
+  private readonly principals = new Map<string, CredentialsPrincipal>();
   private readonly log: EmulatorRequest[] = [];
   private readonly listeners = new Set<(report: JobReport) => void>();
   private readonly credentials = new Map<string, LocalCredentials>();
@@ -184,8 +203,8 @@ export class JobApiEmulator {
   }
 
   /** Makes a job known and in progress. A report on an unknown job gets JobNotFoundException, as on AWS. */
-  registerJob(jobId: string): void {
-    if (!this.jobs.has(jobId)) this.jobs.set(jobId, { status: 'InProgress', results: [] });
+  registerJob(jobId: string, owner?: JobOwner): void {
+    if (!this.jobs.has(jobId)) this.jobs.set(jobId, { status: 'InProgress', results: [], owner });
   }
 
   /** Forgets a job (runJob does once a run's outcome is read), so that memory stays bounded over many jobs. */
@@ -200,8 +219,9 @@ export class JobApiEmulator {
   }
 
   /** Accepts SigV4 signatures made with these credentials too (turns verification on if it was off). */
-  addCredentials(credentials: LocalCredentials): void {
+  addCredentials(credentials: LocalCredentials, principal?: CredentialsPrincipal): void {
     this.credentials.set(credentials.accessKeyId, credentials);
+    if (principal !== undefined) this.principals.set(credentials.accessKeyId, principal);
   }
 
   /** Calls `listener` after each accepted report; returns a function that unsubscribes it. */
@@ -273,7 +293,7 @@ export class JobApiEmulator {
       const root = JOB_API_OPERATIONS[operation];
       checkShape(root, body, '', violations);
       if (violations.length > 0) throw validationError(violations);
-      const report = this.accept(operation, body as Record<string, unknown>);
+      const report = this.accept(operation, body as Record<string, unknown>, { accessKeyId: signature.accessKeyId, region: signingRegion(req) });
       for (const listener of this.listeners) listener(report);
       if (fault !== undefined) {
         entry.fault = true;
@@ -297,10 +317,11 @@ export class JobApiEmulator {
   }
 
   /** The service's rules beyond the model, then the state change. */
-  private accept(operation: JobApiOperation, body: Record<string, unknown>): JobReport {
+  private accept(operation: JobApiOperation, body: Record<string, unknown>, caller: { accessKeyId?: string; region?: string } = {}): JobReport {
     const jobId = body.jobId as string;
     const job = this.jobs.get(jobId);
     if (!job) throw new ApiError('JobNotFoundException', `Job ${jobId} was not found. (Known jobs: ${[...this.jobs.keys()].join(', ') || 'none'})`);
+    this.checkOwner(operation, jobId, job.owner, caller);
     if (job.status !== 'InProgress') {
       throw new ApiError('InvalidJobStateException', `Job ${jobId} is in state ${job.status}: a job accepts one result only while it is InProgress.`);
     }
@@ -315,6 +336,22 @@ export class JobApiEmulator {
     }
     job.results.push(report);
     return report;
+  }
+
+  /** A job of another account or region is out of the caller's reach, as on AWS. */
+  private checkOwner(operation: JobApiOperation, jobId: string, owner: JobOwner | undefined, caller: { accessKeyId?: string; region?: string }) {
+    if (owner?.region !== undefined && caller.region !== undefined && caller.region !== owner.region) {
+      throw new ApiError('JobNotFoundException', `Job ${jobId} was not found in ${caller.region}: it belongs to a pipeline in ${owner.region}.`);
+    }
+    if (owner?.accountId === undefined) return;
+    const principal = caller.accessKeyId === undefined ? undefined : this.principals.get(caller.accessKeyId);
+    if (principal === undefined || principal.accountId !== owner.accountId) {
+      const who = principal?.arn ?? `the caller (access key ${caller.accessKeyId ?? 'none'})`;
+      throw new ApiError(
+        'AccessDeniedException',
+        `User: ${who} is not authorized to perform: codepipeline:${operation} on a job of account ${owner.accountId}`,
+      );
+    }
   }
 
   private sendError(res: http.ServerResponse, error: ApiError): void {
@@ -487,4 +524,9 @@ function checkOutputVariables(report: JobReport): void {
       `The output variables total ${bytes} bytes, more than the ${OUTPUT_VARIABLES_MAX_BYTES} bytes allowed for one action.`,
     );
   }
+}
+
+/** The region a SigV4 request was signed for (its credential scope), if it is signed. */
+function signingRegion(req: http.IncomingMessage): string | undefined {
+  return /Credential=[^/,\s]+\/\d{8}\/([^/]+)\//.exec(req.headers.authorization ?? '')?.[1];
 }

@@ -16,6 +16,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { AssemblySelectionError, findInvokeActions, handlerReferenceOf, selectInvokeAction } from './cloud-assembly';
+import { CROSS_ENVIRONMENT_VARIABLES, setUpCrossEnvironment, type CrossEnvironment } from './cross-environment';
 import { handler as crashReporter } from '../runtime/crash-reporter';
 import type { FailureType } from '../shared/limits';
 import { extractZip, zipDirectory } from './internal/zip';
@@ -84,8 +85,22 @@ export interface RunJobOptions {
   readonly functionName?: string;
   /** @default - a random UUID */
   readonly jobId?: string;
-  /** @default '123456789012' */
+  /** The pipeline's account: the job belongs to it. @default '123456789012' */
   readonly accountId?: string;
+  /**
+   * The function's account, when it is another than the pipeline's: the job's results are then accepted only with
+   * credentials of the job-result role of the pipeline's account, which a local STS issues to the function's role
+   * (`AWS_ENDPOINT_URL_STS`); the function's environment names the role as the constructs write it. `jobHandler`
+   * assumes it; a handler that reports with its own credentials is refused with AccessDeniedException, as on AWS.
+   * @default - the pipeline's account (`accountId`)
+   */
+  readonly functionAccountId?: string;
+  /**
+   * The function's region, when it is another than the pipeline's (us-east-1 here): the function runs with this
+   * AWS_REGION, its environment names the pipeline's region, and reports signed for another region do not find the job.
+   * @default - the pipeline's region
+   */
+  readonly functionRegion?: string;
   /** @default 'local-pipeline' */
   readonly pipelineName?: string;
   /** Reported by the context (`memoryLimitInMB`) and AWS_LAMBDA_FUNCTION_MEMORY_SIZE. @default 512 */
@@ -153,6 +168,7 @@ const MANAGED_ENV = [
   'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
   'AWS_LAMBDA_LOG_GROUP_NAME',
   'AWS_LAMBDA_LOG_STREAM_NAME',
+  ...CROSS_ENVIRONMENT_VARIABLES,
 ] as const;
 
 /** runJob changes process.env, so runs in one process take turns. */
@@ -247,9 +263,14 @@ async function runJobNow(options: RunJobOptions): Promise<RunJobOutcome> {
   // The function's own role (reports to CodePipeline) and the action role's artifact credentials (S3) differ, as on
   // AWS: each local service accepts only the one it should, so a handler that mixes them up fails here too. Artifact
   // credentials are the run's own, as each job's are on AWS.
-  const { emulator, s3, functionCredentials } = await localServices();
+  const services = await localServices();
+  const { emulator, s3 } = services;
   const artifactCredentials: EventCredentials = { ...randomCredentials('ASIA'), expirationTime: Date.now() + 60 * 60 * 1000 };
-
+  // A function in another account has its own credentials for this run: the shared emulator knows them as a principal
+  // of that account, while the process-wide function credentials stay those of the pipeline's account.
+  const crossAccount = options.functionAccountId !== undefined && options.functionAccountId !== accountId;
+  const functionCredentials = crossAccount ? randomCredentials('AKIA') : services.functionCredentials;
+  let crossEnvironment: CrossEnvironment | undefined;
   let restore: () => void = () => undefined;
   try {
     s3.addCredentials(artifactCredentials);
@@ -257,7 +278,17 @@ async function runJobNow(options: RunJobOptions): Promise<RunJobOutcome> {
     const sse = options.encryptionKey === undefined ? undefined : { serverSideEncryption: 'aws:kms', sseKmsKeyId: options.encryptionKey };
     const inputArtifacts = await uploadInputs(s3, bucket, pipelineName, options.inputs ?? {}, sse);
     const outputArtifacts = (options.outputs ?? []).map((name) => ({ name, bucketName: bucket, objectKey: artifactObjectKey(pipelineName, name) }));
-    emulator.registerJob(jobId);
+    crossEnvironment = await setUpCrossEnvironment({
+      emulator,
+      jobId,
+      accountId,
+      region: DEFAULT_REGION,
+      functionAccountId: options.functionAccountId,
+      functionRegion: options.functionRegion,
+      functionName,
+      functionCredentials,
+    });
+    const functionAccountId = crossEnvironment.functionAccountId;
 
     restore = setEnvironment({
       ...options.environment,
@@ -275,6 +306,7 @@ async function runJobNow(options: RunJobOptions): Promise<RunJobOutcome> {
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(options.memoryMb ?? DEFAULT_MEMORY_MB),
       AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${functionName}`,
       AWS_LAMBDA_LOG_STREAM_NAME: logStreamName(),
+      ...crossEnvironment.environment,
     });
     // Loaded with the function's environment, as Lambda's init does: module-scope code (an SDK client) sees it.
     const invoker = await resolveInvoker(options);
@@ -304,11 +336,11 @@ async function runJobNow(options: RunJobOptions): Promise<RunJobOutcome> {
       });
       options.onInvoke?.(event, invocations);
       const reportsBefore = job.results.length;
-      const result = await invoker(event, { functionName, accountId, timeoutMs, memoryMb: options.memoryMb ?? DEFAULT_MEMORY_MB });
+      const result = await invoker(event, { functionName, accountId: functionAccountId, timeoutMs, memoryMb: options.memoryMb ?? DEFAULT_MEMORY_MB });
       if (result.kind !== 'returned') {
         crash = { ...lambdaError(result, timeoutMs), invocation: invocations };
         try {
-          await crashReporter(failureRecord(event, functionName, accountId, result, crash));
+          await crashReporter(failureRecord(event, functionName, functionAccountId, result, crash));
         } catch (error) {
           // On AWS the destination's own async retries would follow; locally the run ends with what went wrong.
           crashReporterError = error instanceof Error ? error.message : String(error);
@@ -343,7 +375,7 @@ async function runJobNow(options: RunJobOptions): Promise<RunJobOutcome> {
     restore();
     s3.removeCredentials(artifactCredentials.accessKeyId);
     emulator.forgetJob(jobId);
-    await s3.removeBucket(bucket).catch(() => undefined);
+    await Promise.allSettled([s3.removeBucket(bucket), crossEnvironment?.close()]);
   }
 }
 

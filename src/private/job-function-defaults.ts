@@ -1,4 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -24,6 +26,8 @@ export interface JobFunctionOptionsInput {
   readonly logRetention?: logs.RetentionDays;
   readonly logGroupRetention?: logs.RetentionDays;
   readonly reportCrashes?: boolean;
+  readonly role?: iam.IRole;
+  readonly vpc?: ec2.IVpc;
 }
 
 export interface JobFunctionDefaults {
@@ -34,6 +38,13 @@ export interface JobFunctionDefaults {
   readonly onFailure?: lambda.IDestination;
   readonly logGroup?: logs.ILogGroupRef;
   readonly crashReporter?: lambda.IFunction;
+  /** The execution role: the user's, or one the construct made (then `logGrant` says how it may log). */
+  readonly role?: iam.IRole;
+  /**
+   * 'log-group': the role may write to the function's own log group only. 'basic-execution-role': Lambda's managed
+   * policy (logs on every log group), when the construct cannot name the log group. undefined: the user's role.
+   */
+  readonly logGrant?: 'log-group' | 'basic-execution-role';
 }
 
 /**
@@ -54,15 +65,57 @@ export function jobFunctionDefaults(scope: Construct, id: string, props: JobFunc
     throw childFieldError(scope, id, 'logGroupRetention', 'applies to the log group the construct creates: drop it when you pass logGroup or logRetention');
   }
   const crashReporter = reportCrashes ? crashReporterFor(scope) : undefined;
+  const logGroup = logGroupFor(scope, id, props);
+  const { role, logGrant } = executionRoleFor(scope, id, props, logGroup);
   return {
     architecture: props.architecture ?? DEFAULT_ARCHITECTURE,
     timeout: props.timeout ?? DEFAULT_TIMEOUT,
     memorySize: props.memorySize ?? DEFAULT_MEMORY_SIZE,
     retryAttempts: props.retryAttempts ?? DEFAULT_RETRY_ATTEMPTS,
     onFailure: crashReporter ? new destinations.LambdaDestination(crashReporter) : props.onFailure,
-    logGroup: logGroupFor(scope, id, props),
+    logGroup,
     crashReporter,
+    role,
+    logGrant,
   };
+}
+
+const BASIC_EXECUTION_ROLE = 'service-role/AWSLambdaBasicExecutionRole';
+const VPC_ACCESS_EXECUTION_ROLE = 'service-role/AWSLambdaVPCAccessExecutionRole';
+
+/**
+ * The execution role, made here rather than by lambda.Function: Lambda's default role carries
+ * AWSLambdaBasicExecutionRole, whose logs:CreateLogGroup / CreateLogStream / PutLogEvents apply to every log group of
+ * the account. The function has its own log group, so its role may write there only (logs:CreateLogStream and
+ * logs:PutLogEvents on that group's streams). When the log group is not one the construct can grant on (the deprecated
+ * logRetention, or a log group given without grant methods), the role gets the managed policy as Lambda's would.
+ *
+ * Made in the scope as `<id>ServiceRole`, beside the log group: it must exist before the function does.
+ */
+export function executionRoleFor(
+  scope: Construct,
+  id: string,
+  props: JobFunctionOptionsInput,
+  logGroup: logs.ILogGroupRef | undefined,
+): { role?: iam.IRole; logGrant?: JobFunctionDefaults['logGrant'] } {
+  if (props.role !== undefined) {
+    return { role: props.role };
+  }
+  const role = new iam.Role(scope, `${id}ServiceRole`, {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    // What lambda.Function adds to the role it makes for a function in a VPC (ENI management).
+    managedPolicies: props.vpc !== undefined ? [iam.ManagedPolicy.fromAwsManagedPolicyName(VPC_ACCESS_EXECUTION_ROLE)] : [],
+  });
+  if (logGroup !== undefined && isGrantableLogGroup(logGroup)) {
+    logGroup.grantWrite(role);
+    return { role, logGrant: 'log-group' };
+  }
+  role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName(BASIC_EXECUTION_ROLE));
+  return { role, logGrant: 'basic-execution-role' };
+}
+
+function isGrantableLogGroup(logGroup: logs.ILogGroupRef): logGroup is logs.ILogGroup {
+  return typeof (logGroup as Partial<logs.ILogGroup>).grantWrite === 'function';
 }
 
 function logGroupFor(scope: Construct, id: string, props: JobFunctionOptionsInput): logs.ILogGroupRef | undefined {

@@ -7,7 +7,7 @@ const BASIC_EXECUTION_ROLE = 'Policy::arn:<AWS::Partition>:iam::aws:policy/servi
 
 const REASONS = {
   basicExecutionRole:
-    'AWSLambdaBasicExecutionRole only lets the function write its own logs (CreateLogStream, PutLogEvents); it logs to its own log group with a retention.',
+    'AWSLambdaBasicExecutionRole (logs:CreateLogGroup, CreateLogStream, PutLogEvents) is what Lambda gives a function whose log group the construct cannot name: the deprecated logRetention, a log group given without grant methods, or a role of your own.',
   jobResults:
     'codepipeline:PutJobSuccessResult and PutJobFailureResult support no resource-level permissions, so the resource must be "*" (aws-cdk #42; IAM service authorization reference for AWS CodePipeline).',
   crashReporterInvoke:
@@ -21,20 +21,24 @@ const REASONS = {
  * - as `cdk_nag.rules_to_suppress` template metadata, which cdk-nag 2 reads.
  * Neither needs a cdk-nag dependency.
  */
-export function suppressNagFindings(fn: lambda.Function, crashReporter?: lambda.IFunction): void {
+export function suppressNagFindings(fn: lambda.Function, crashReporter?: lambda.IFunction, logGrant?: 'log-group' | 'basic-execution-role'): void {
   const role = fn.role;
   if (!(role instanceof iam.Role)) {
     return;
   }
   const reporterArnPattern = crashReporter ? reporterArnPatternOf(crashReporter) : undefined;
+  // A role the construct made with a grant on the function's own log group has no managed policy to explain.
+  const basicExecutionRole = logGrant !== 'log-group';
   acknowledge(role, {
-    [`AwsSolutions-IAM4[${BASIC_EXECUTION_ROLE}]`]: REASONS.basicExecutionRole,
+    ...(basicExecutionRole ? { [`AwsSolutions-IAM4[${BASIC_EXECUTION_ROLE}]`]: REASONS.basicExecutionRole } : {}),
     'AwsSolutions-IAM5[Resource::*]': REASONS.jobResults,
     ...(reporterArnPattern ? { [`AwsSolutions-IAM5[${reporterArnPattern}]`]: REASONS.crashReporterInvoke } : {}),
   });
-  addTemplateSuppressions(role.node.defaultChild as CfnResource, [
-    { id: 'AwsSolutions-IAM4', reason: REASONS.basicExecutionRole, applies_to: [BASIC_EXECUTION_ROLE] },
-  ]);
+  if (basicExecutionRole) {
+    addTemplateSuppressions(role.node.defaultChild as CfnResource, [
+      { id: 'AwsSolutions-IAM4', reason: REASONS.basicExecutionRole, applies_to: [BASIC_EXECUTION_ROLE] },
+    ]);
+  }
   const policy = role.node.tryFindChild('DefaultPolicy')?.node.defaultChild as CfnResource | undefined;
   addTemplateSuppressions(policy, [
     {
@@ -43,6 +47,16 @@ export function suppressNagFindings(fn: lambda.Function, crashReporter?: lambda.
       applies_to: ['Resource::*', ...(reporterArnPattern ? [reporterArnPattern] : [])],
     },
   ]);
+}
+
+/**
+ * The job-result role of a cross-account function: its only wildcard is the resource of PutJobSuccessResult /
+ * PutJobFailureResult, which support no resource-level permissions.
+ */
+export function suppressJobResultRoleFindings(role: iam.Role): void {
+  acknowledge(role, { 'AwsSolutions-IAM5[Resource::*]': REASONS.jobResults });
+  const policy = role.node.tryFindChild('DefaultPolicy')?.node.defaultChild as CfnResource | undefined;
+  addTemplateSuppressions(policy, [{ id: 'AwsSolutions-IAM5', reason: REASONS.jobResults, applies_to: ['Resource::*'] }]);
 }
 
 /**

@@ -15,6 +15,7 @@ import { defaultCodePipelineClient, FailureReport, failureMessage, putJobFailure
 import { truncateWithMarker } from './text';
 import { InvalidJobEventError } from '../shared/errors';
 import { findJobId, parseJobEvent } from '../shared/event';
+import { CRASH_REPORTER_TARGETS_ENV, JobResultTarget, jobResultTargetFor } from '../shared/job-result-target';
 import { EXTERNAL_EXECUTION_ID_MAX_LENGTH, FAILURE_MESSAGE_MAX_LENGTH } from '../shared/limits';
 
 /** What the crash reporter will report for one failure record. */
@@ -23,6 +24,8 @@ export interface CrashFailure {
   readonly failure: FailureReport;
   /** Set when the event was not a valid job event but still carried a job id. */
   readonly eventProblem?: string;
+  /** The ARN of the function that failed (`requestContext.functionArn`), when the record names it. */
+  readonly functionArn?: string;
 }
 
 /**
@@ -47,7 +50,18 @@ export function failureFromRecord(record: unknown): CrashFailure {
       ...(requestId !== undefined && requestId.length <= EXTERNAL_EXECUTION_ID_MAX_LENGTH ? { externalExecutionId: requestId } : {}),
     },
     ...(eventProblem !== undefined ? { eventProblem } : {}),
+    ...(nonEmptyString(requestContext.functionArn) !== undefined ? { functionArn: nonEmptyString(requestContext.functionArn) } : {}),
   };
+}
+
+/**
+ * Where to report the failed function's job: the function may run in another account or region than its pipeline,
+ * and one reporter serves every job function of its stack, so the target is looked up per record in the reporter's
+ * map (src/shared/job-result-target.ts). A function the map does not name reports to the reporter's own account and
+ * region, as the function itself does.
+ */
+export function targetOf(crash: CrashFailure, targetsJson: string | undefined): JobResultTarget {
+  return jobResultTargetFor(targetsJson, crash.functionArn);
 }
 
 /** The Lambda entry point (src/crash-reporter.lambda.ts re-exports it). */
@@ -73,7 +87,16 @@ export async function handler(record: unknown, context?: { getRemainingTimeInMil
   // Lambda context (tests, local runs) report.ts bounds them itself.
   const remaining = context?.getRemainingTimeInMillis?.bind(context);
   const deadline: ReportDeadline | undefined = remaining !== undefined ? { remainingTimeMs: remaining, reserveMs: 2_000 } : undefined;
-  await putJobFailure(defaultCodePipelineClient(), crash.jobId, crash.failure, jobLogger, deadline);
+  let target: JobResultTarget = {};
+  try {
+    target = targetOf(crash, process.env[CRASH_REPORTER_TARGETS_ENV]);
+  } catch (error) {
+    jobLogger.error('The map of job-result targets is unreadable; reporting in this account and region', { error });
+  }
+  if (target.roleArn !== undefined || target.region !== undefined) {
+    jobLogger.info('Reporting to the pipeline in another account or region', { ...target });
+  }
+  await putJobFailure(defaultCodePipelineClient(target), crash.jobId, crash.failure, jobLogger, deadline);
 }
 
 function jobIdOf(payload: unknown): { jobId: string; eventProblem?: string } {

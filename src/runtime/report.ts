@@ -9,8 +9,10 @@ import {
   PutJobSuccessResultInput,
 } from '@aws-sdk/client-codepipeline';
 import { MAX_TIMER_MS, sleep } from './abort';
+import { jobResultRoleCredentials, JobResultRoleError } from './job-result-role';
 import { Logger } from './logger';
 import { truncateWithMarker } from './text';
+import { JobResultTarget, jobResultTargetFromEnvironment } from '../shared/job-result-target';
 import { FAILURE_MESSAGE_MAX_LENGTH, FailureType } from '../shared/limits';
 
 /**
@@ -56,25 +58,41 @@ export class JobReportError extends Error {
   }
 }
 
-let shared: { readonly key: string; readonly client: CodePipelineClient } | undefined;
+const clients = new Map<string, CodePipelineClient>();
 
 /**
- * One CodePipeline client per Lambda execution environment, created on first use (no work at import time).
+ * One CodePipeline client per Lambda execution environment and target, created on first use (no work at import time).
  * Region from AWS_REGION; the endpoint from AWS_ENDPOINT_URL_CODEPIPELINE when set, which the SDK honours itself.
  * Credentials are the function's own role: reporting needs codepipeline:PutJob*Result, not the artifact credentials.
+ *
+ * A function in another account or region than its pipeline reports where the job lives, as its environment says
+ * (src/shared/job-result-target.ts): with the credentials of the job-result role of the pipeline's account, assumed
+ * through STS and cached for their lifetime, and in the pipeline's region.
  *
  * The SDK reads that configuration once per client, so the cache is keyed by it: on Lambda it never changes, while a
  * local run (`runJob`) may point the same process at a new emulator.
  */
-export function defaultCodePipelineClient(): CodePipelineClient {
+export function defaultCodePipelineClient(target: JobResultTarget = jobResultTargetFromEnvironment(process.env)): CodePipelineClient {
   const env = process.env;
-  const key = [env.AWS_ENDPOINT_URL_CODEPIPELINE, env.AWS_ENDPOINT_URL, env.AWS_REGION, env.AWS_ACCESS_KEY_ID, env.AWS_PROFILE].join('|');
-  if (shared?.key !== key) {
-    shared?.client.destroy();
-    shared = { key, client: new CodePipelineClient({}) };
+  const configuration = [env.AWS_ENDPOINT_URL_CODEPIPELINE, env.AWS_ENDPOINT_URL, env.AWS_REGION, env.AWS_ACCESS_KEY_ID, env.AWS_PROFILE].join('|');
+  const key = `${target.roleArn ?? ''}|${target.region ?? ''}`;
+  let client = clients.get(key);
+  if (client !== undefined && clientConfigurations.get(client) !== configuration) {
+    client.destroy();
+    client = undefined;
   }
-  return shared.client;
+  if (client === undefined) {
+    client = new CodePipelineClient({
+      ...(target.region !== undefined ? { region: target.region } : {}),
+      ...(target.roleArn !== undefined ? { credentials: jobResultRoleCredentials(target.roleArn) } : {}),
+    });
+    clients.set(key, client);
+    clientConfigurations.set(client, configuration);
+  }
+  return client;
 }
+
+const clientConfigurations = new WeakMap<CodePipelineClient, string>();
 
 export interface FailureReport {
   readonly type: FailureType;
@@ -103,7 +121,7 @@ export async function putJobFailure(
       ...(failure.externalExecutionId !== undefined ? { externalExecutionId: failure.externalExecutionId } : {}),
     },
   };
-  return send((abortSignal) => client.send(new PutJobFailureResultCommand(input), { abortSignal }), 'PutJobFailureResult', logger, deadline);
+  return send((abortSignal) => client.send(new PutJobFailureResultCommand(input), { abortSignal }), 'PutJobFailureResult', jobId, logger, deadline);
 }
 
 /**
@@ -119,7 +137,13 @@ export async function putJobSuccess(
   deadline?: ReportDeadline,
 ): Promise<ReportOutcome> {
   try {
-    return await send((abortSignal) => client.send(new PutJobSuccessResultCommand(input), { abortSignal }), 'PutJobSuccessResult', logger, deadline);
+    return await send(
+      (abortSignal) => client.send(new PutJobSuccessResultCommand(input), { abortSignal }),
+      'PutJobSuccessResult',
+      input.jobId ?? '',
+      logger,
+      deadline,
+    );
   } catch (error) {
     if (!(error instanceof SuccessRefused)) throw error;
     const refusal = error.cause;
@@ -172,6 +196,7 @@ class SuccessRefused extends Error {
 async function send(
   call: (abortSignal: AbortSignal) => Promise<unknown>,
   operation: 'PutJobSuccessResult' | 'PutJobFailureResult',
+  jobId: string,
   logger: Logger,
   given: ReportDeadline | undefined,
 ): Promise<ReportOutcome> {
@@ -204,7 +229,12 @@ async function send(
           attempt,
         );
       }
-      if (!isRetryable(error)) {
+      const roleError = jobResultRoleErrorOf(error);
+      if (roleError !== undefined && !isRetryable(roleError.cause)) {
+        // Without the role nothing can be reported, a failure no more than the success: say what was tried.
+        throw new JobReportError(`${operation}: could not assume ${roleError.roleArn} to report job ${jobId}: ${describeError(roleError.cause)}`, error, attempt);
+      }
+      if (!isRetryable(roleError?.cause ?? error)) {
         if (operation === 'PutJobSuccessResult' && isClientError(error)) throw new SuccessRefused(error);
         throw error;
       }
@@ -223,6 +253,14 @@ async function send(
       clearTimeout(timer);
     }
   }
+}
+
+/** The SDK hands a credentials provider's error on as it is, or wrapped (its `cause`). */
+function jobResultRoleErrorOf(error: unknown): JobResultRoleError | undefined {
+  for (let e: unknown = error, depth = 0; e !== undefined && e !== null && depth < 3; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof JobResultRoleError) return e;
+  }
+  return undefined;
 }
 
 function budgetFromNow(ms: number): ReportDeadline {

@@ -38,8 +38,10 @@ test('the demo shows the rendered UserParameters', () => {
 
 test('the demo shows the job-result grant of the function and the failure grant of the crash reporter', () => {
   const grants = describeGrants(example.template).join('\n');
-  expect(grants).toMatch(/<ReleasePipeline\/ReleaseCheckFunction\/ServiceRole>:\n(.*\n)*\s+codepipeline:PutJobSuccessResult, codepipeline:PutJobFailureResult on \*/);
-  expect(grants).toMatch(/<ReleasePipeline\/CodePipelineInvokeCrashReporter\/Function\/ServiceRole>:\n\s+codepipeline:PutJobFailureResult on \*\n/);
+  expect(grants).toMatch(/<ReleasePipeline\/ReleaseCheckFunctionServiceRole>:\n(.*\n)*\s+codepipeline:PutJobSuccessResult, codepipeline:PutJobFailureResult on \*/);
+  expect(grants).toMatch(
+    /<ReleasePipeline\/CodePipelineInvokeCrashReporter\/FunctionServiceRole>:\n\s+logs:CreateLogStream, logs:PutLogEvents on <ReleasePipeline\/CodePipelineInvokeCrashReporter\/LogGroup.Arn>\n\s+codepipeline:PutJobFailureResult on \*\n/,
+  );
 });
 
 test('the later stage reads the output variable of the invoke stage', () => {

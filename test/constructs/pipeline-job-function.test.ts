@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
@@ -11,6 +12,100 @@ import { PipelineJobFunction, PipelineJobNodejsFunction, UserParametersSchema } 
 import { CRASH_REPORTER_ID } from '../../src/private/crash-reporter';
 
 const CRASH_REPORTER_DESCRIPTION = Match.stringLikeRegexp('Reports a CodePipeline job failed');
+const LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+const BASIC_EXECUTION_ROLE = 'service-role/AWSLambdaBasicExecutionRole';
+
+/** The logical id of the one resource of a type whose id starts with `prefix`. */
+function idStartingWith(template: Template, type: string, prefix: string): string {
+  const ids = Object.keys(template.findResources(type)).filter((id) => id.startsWith(prefix));
+  expect(ids).toHaveLength(1);
+  return ids[0];
+}
+
+/** The statements of the policies attached to a role. */
+function statementsOfRole(template: Template, rolePrefix: string): any[] {
+  const roleId = idStartingWith(template, 'AWS::IAM::Role', rolePrefix);
+  return Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter((p: any) => p.Properties.Roles.some((r: any) => r.Ref === roleId))
+    .flatMap((p: any) => p.Properties.PolicyDocument.Statement);
+}
+
+function managedPoliciesOfRole(template: Template, rolePrefix: string): string[] {
+  const role: any = template.toJSON().Resources[idStartingWith(template, 'AWS::IAM::Role', rolePrefix)];
+  return (role.Properties.ManagedPolicyArns ?? []).map((arn: any) => JSON.stringify(arn));
+}
+
+describe('logging permissions (issue #12)', () => {
+  test("the job function's role may write to its own log group only, with no managed policy", () => {
+    const stack = newStack();
+    jobFunction(stack);
+    const template = Template.fromStack(stack);
+    expect(managedPoliciesOfRole(template, 'JobServiceRole')).toEqual([]);
+    const logStatements = statementsOfRole(template, 'JobServiceRole').filter((st) => [st.Action].flat().some((a: string) => a.startsWith('logs:')));
+    expect(logStatements).toEqual([
+      { Action: LOG_ACTIONS, Effect: 'Allow', Resource: { 'Fn::GetAtt': [idStartingWith(template, 'AWS::Logs::LogGroup', 'JobLogGroup'), 'Arn'] } },
+    ]);
+  });
+
+  test('a PipelineJobNodejsFunction gets the same scoped grant', () => {
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Stack');
+    new PipelineJobNodejsFunction(stack, 'Job', { entry: minimalHandlerEntry });
+    const template = Template.fromStack(stack);
+    expect(managedPoliciesOfRole(template, 'JobServiceRole')).toEqual([]);
+    expect(statementsOfRole(template, 'JobServiceRole')).toContainEqual({
+      Action: LOG_ACTIONS,
+      Effect: 'Allow',
+      Resource: { 'Fn::GetAtt': [idStartingWith(template, 'AWS::Logs::LogGroup', 'JobLogGroup'), 'Arn'] },
+    });
+  });
+
+  test('a log group passed in gets the grant instead of the one the construct would create', () => {
+    const stack = newStack();
+    const logGroup = new logs.LogGroup(stack, 'Mine');
+    jobFunction(stack, 'Job', { logGroup });
+    const template = Template.fromStack(stack);
+    expect(statementsOfRole(template, 'JobServiceRole')).toContainEqual({
+      Action: LOG_ACTIONS,
+      Effect: 'Allow',
+      Resource: { 'Fn::GetAtt': [idStartingWith(template, 'AWS::Logs::LogGroup', 'Mine'), 'Arn'] },
+    });
+  });
+
+  test('with the deprecated logRetention the role falls back to AWSLambdaBasicExecutionRole, with the nag reason saying why', () => {
+    const stack = newStack();
+    jobFunction(stack, 'Job', { logRetention: logs.RetentionDays.ONE_WEEK });
+    const template = Template.fromStack(stack);
+    expect(managedPoliciesOfRole(template, 'JobServiceRole').join()).toContain(BASIC_EXECUTION_ROLE);
+    const role: any = template.toJSON().Resources[idStartingWith(template, 'AWS::IAM::Role', 'JobServiceRole')];
+    expect(role.Metadata.cdk_nag.rules_to_suppress).toEqual([
+      expect.objectContaining({ id: 'AwsSolutions-IAM4', reason: expect.stringMatching(/deprecated logRetention/) }),
+    ]);
+  });
+
+  test('the scoped role carries no IAM4 suppression: there is no managed policy to explain', () => {
+    const stack = newStack();
+    jobFunction(stack);
+    const role: any = Template.fromStack(stack).toJSON().Resources[idStartingWith(Template.fromStack(stack), 'AWS::IAM::Role', 'JobServiceRole')];
+    expect(role.Metadata?.cdk_nag).toBeUndefined();
+  });
+
+  test('a function in a VPC gets the VPC access policy Lambda would give it, and still the scoped log grant', () => {
+    const stack = newStack();
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 1, natGateways: 0 });
+    jobFunction(stack, 'Job', { vpc, vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } });
+    const template = Template.fromStack(stack);
+    expect(managedPoliciesOfRole(template, 'JobServiceRole').join()).toContain('service-role/AWSLambdaVPCAccessExecutionRole');
+    expect(managedPoliciesOfRole(template, 'JobServiceRole').join()).not.toContain(BASIC_EXECUTION_ROLE);
+  });
+
+  test('a role passed in is used as it is', () => {
+    const stack = newStack();
+    const role = new iam.Role(stack, 'Own', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    const fn = jobFunction(stack, 'Job', { role });
+    expect(fn.role).toBe(role);
+    expect(Object.keys(Template.fromStack(stack).findResources('AWS::IAM::Role')).filter((id) => id.startsWith('JobServiceRole'))).toEqual([]);
+  });
+});
 
 function jobFunction(stack: Stack, id = 'Job', props: Partial<ConstructorParameters<typeof PipelineJobFunction>[2]> = {}) {
   return new PipelineJobFunction(stack, id, { code: inlineCode, handler: 'index.handler', ...props });
@@ -196,12 +291,22 @@ describe('crash reporting', () => {
     });
   });
 
-  test('the crash reporter may report failures and nothing else', () => {
+  test('the crash reporter may report failures and write to its own log group, and nothing else', () => {
     const stack = newStack();
     jobFunction(stack);
-    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: Match.stringLikeRegexp(`^${CRASH_REPORTER_ID}FunctionServiceRole`) }],
-      PolicyDocument: { Statement: [{ Action: 'codepipeline:PutJobFailureResult', Effect: 'Allow', Resource: '*' }] },
+      PolicyDocument: {
+        Statement: [
+          { Action: LOG_ACTIONS, Effect: 'Allow', Resource: { 'Fn::GetAtt': [idStartingWith(template, 'AWS::Logs::LogGroup', `${CRASH_REPORTER_ID}LogGroup`), 'Arn'] } },
+          { Action: 'codepipeline:PutJobFailureResult', Effect: 'Allow', Resource: '*' },
+        ],
+      },
+    });
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: Match.objectLike({ Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] }),
+      ManagedPolicyArns: Match.absent(),
     });
   });
 

@@ -54,6 +54,18 @@ export function newRequestId(): string {
   return crypto.randomBytes(8).toString('hex').toUpperCase();
 }
 
+/** A request body of at most `maxBytes`, or an error once it grows past them. */
+export async function readSmallBody(req: http.IncomingMessage, maxBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > maxBytes) throw new Error(`request body larger than ${maxBytes} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
 /** The value of a header as one string (`undefined` when absent). */
 export function header(req: http.IncomingMessage, name: string): string | undefined {
   const value = req.headers[name.toLowerCase()];

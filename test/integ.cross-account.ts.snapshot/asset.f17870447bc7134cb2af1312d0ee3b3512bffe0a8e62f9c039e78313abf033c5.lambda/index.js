@@ -105,6 +105,98 @@ function sleep(ms, signal) {
   });
 }
 
+// src/runtime/job-result-role.ts
+var JobResultRoleError = class extends Error {
+  constructor(roleArn, cause) {
+    super(`could not assume ${roleArn}: ${describe(cause)}`);
+    this.roleArn = roleArn;
+    this.cause = cause;
+    this.name = "JobResultRoleError";
+  }
+};
+var REFRESH_BEFORE_EXPIRY_MS = 5 * 60 * 1e3;
+var SESSION_NAME_MAX_LENGTH = 64;
+var cache = /* @__PURE__ */ new Map();
+var stsClient;
+function jobResultRoleCredentials(roleArn) {
+  return async () => {
+    const key = `${stsConfigurationKey()}|${roleArn}`;
+    let entry = cache.get(roleArn);
+    if (entry === void 0 || entry.key !== key) {
+      entry = { key };
+      cache.set(roleArn, entry);
+    }
+    const current = entry.credentials;
+    if (current !== void 0 && (current.expiration === void 0 || current.expiration.getTime() - Date.now() > REFRESH_BEFORE_EXPIRY_MS)) {
+      return current;
+    }
+    let pending = entry.pending;
+    if (pending === void 0) {
+      const slot = entry;
+      pending = assumeRole(roleArn).then(
+        (credentials) => {
+          slot.credentials = credentials;
+          slot.pending = void 0;
+          return credentials;
+        },
+        (error) => {
+          slot.pending = void 0;
+          throw error;
+        }
+      );
+      slot.pending = pending;
+    }
+    return pending;
+  };
+}
+async function assumeRole(roleArn) {
+  let answer;
+  try {
+    const { AssumeRoleCommand } = await loadSts();
+    answer = await (await sts()).send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: sessionName() }));
+  } catch (error) {
+    throw new JobResultRoleError(roleArn, error);
+  }
+  const c = answer.Credentials;
+  if (c?.AccessKeyId === void 0 || c.SecretAccessKey === void 0) {
+    throw new JobResultRoleError(roleArn, new Error("STS answered without credentials"));
+  }
+  return {
+    accessKeyId: c.AccessKeyId,
+    secretAccessKey: c.SecretAccessKey,
+    ...c.SessionToken !== void 0 ? { sessionToken: c.SessionToken } : {},
+    ...c.Expiration !== void 0 ? { expiration: new Date(c.Expiration) } : {}
+  };
+}
+async function sts() {
+  const { STSClient: Client } = await loadSts();
+  const key = stsConfigurationKey();
+  if (stsClient?.key !== key) {
+    stsClient?.client.destroy();
+    stsClient = { key, client: new Client({}) };
+  }
+  return stsClient.client;
+}
+async function loadSts() {
+  return require("@aws-sdk/client-sts");
+}
+function stsConfigurationKey() {
+  const env = process.env;
+  return [env.AWS_ENDPOINT_URL_STS, env.AWS_ENDPOINT_URL, env.AWS_REGION, env.AWS_ACCESS_KEY_ID, env.AWS_PROFILE].join("|");
+}
+function sessionName() {
+  const name = (process.env.AWS_LAMBDA_FUNCTION_NAME ?? "cdk-codepipeline-invoke").replace(/[^\w+=,.@-]/g, "-");
+  return name.length >= 2 ? name.slice(0, SESSION_NAME_MAX_LENGTH) : "cdk-codepipeline-invoke";
+}
+function describe(error) {
+  if (typeof error === "object" && error !== null) {
+    const { name, message } = error;
+    const code = typeof name === "string" && name !== "" ? name : "Error";
+    return typeof message === "string" && message !== "" ? `${code}: ${message}` : code;
+  }
+  return String(error);
+}
+
 // src/runtime/text.ts
 function truncateWithMarker(text, max) {
   if (text.length <= max) {
@@ -120,6 +212,44 @@ function truncateWithMarker(text, max) {
 }
 function isHighSurrogate(code) {
   return code >= 55296 && code <= 56319;
+}
+
+// src/shared/job-result-target.ts
+var JOB_RESULT_ROLE_ARN_ENV = "CODEPIPELINE_JOB_RESULT_ROLE_ARN";
+var JOB_REGION_ENV = "CODEPIPELINE_JOB_REGION";
+var CRASH_REPORTER_TARGETS_ENV = "CODEPIPELINE_JOB_RESULT_TARGETS";
+function jobResultTargetFromEnvironment(env) {
+  return cleanTarget({ roleArn: env[JOB_RESULT_ROLE_ARN_ENV], region: env[JOB_REGION_ENV] });
+}
+function jobResultTargetFor(targetsJson, functionArnOrName) {
+  if (targetsJson === void 0 || targetsJson.trim() === "" || functionArnOrName === void 0) {
+    return {};
+  }
+  let targets;
+  try {
+    targets = JSON.parse(targetsJson);
+  } catch (error) {
+    throw new Error(`${CRASH_REPORTER_TARGETS_ENV} is not JSON: ${error.message}`);
+  }
+  if (typeof targets !== "object" || targets === null || Array.isArray(targets)) {
+    throw new Error(`${CRASH_REPORTER_TARGETS_ENV} must be a JSON object keyed by function name`);
+  }
+  const entry = targets[functionNameOf(functionArnOrName)];
+  if (typeof entry !== "object" || entry === null) {
+    return {};
+  }
+  const { roleArn, region } = entry;
+  return cleanTarget({ roleArn: typeof roleArn === "string" ? roleArn : void 0, region: typeof region === "string" ? region : void 0 });
+}
+function functionNameOf(functionArnOrName) {
+  const parts = functionArnOrName.split(":");
+  return parts.length >= 7 && parts[0] === "arn" && parts[5] === "function" ? parts[6] : functionArnOrName;
+}
+function cleanTarget(target) {
+  return {
+    ...target.roleArn !== void 0 && target.roleArn.trim() !== "" ? { roleArn: target.roleArn.trim() } : {},
+    ...target.region !== void 0 && target.region.trim() !== "" ? { region: target.region.trim() } : {}
+  };
 }
 
 // src/shared/limits.ts
@@ -139,16 +269,27 @@ var JobReportError = class extends Error {
     this.name = "JobReportError";
   }
 };
-var shared;
-function defaultCodePipelineClient() {
+var clients = /* @__PURE__ */ new Map();
+function defaultCodePipelineClient(target = jobResultTargetFromEnvironment(process.env)) {
   const env = process.env;
-  const key = [env.AWS_ENDPOINT_URL_CODEPIPELINE, env.AWS_ENDPOINT_URL, env.AWS_REGION, env.AWS_ACCESS_KEY_ID, env.AWS_PROFILE].join("|");
-  if (shared?.key !== key) {
-    shared?.client.destroy();
-    shared = { key, client: new import_client_codepipeline.CodePipelineClient({}) };
+  const configuration = [env.AWS_ENDPOINT_URL_CODEPIPELINE, env.AWS_ENDPOINT_URL, env.AWS_REGION, env.AWS_ACCESS_KEY_ID, env.AWS_PROFILE].join("|");
+  const key = `${target.roleArn ?? ""}|${target.region ?? ""}`;
+  let client = clients.get(key);
+  if (client !== void 0 && clientConfigurations.get(client) !== configuration) {
+    client.destroy();
+    client = void 0;
   }
-  return shared.client;
+  if (client === void 0) {
+    client = new import_client_codepipeline.CodePipelineClient({
+      ...target.region !== void 0 ? { region: target.region } : {},
+      ...target.roleArn !== void 0 ? { credentials: jobResultRoleCredentials(target.roleArn) } : {}
+    });
+    clients.set(key, client);
+    clientConfigurations.set(client, configuration);
+  }
+  return client;
 }
+var clientConfigurations = /* @__PURE__ */ new WeakMap();
 function failureMessage(message) {
   const text = message.trim() === "" ? "The job failed without a message" : message;
   return truncateWithMarker(text, FAILURE_MESSAGE_MAX_LENGTH);
@@ -162,7 +303,7 @@ async function putJobFailure(client, jobId, failure, logger, deadline) {
       ...failure.externalExecutionId !== void 0 ? { externalExecutionId: failure.externalExecutionId } : {}
     }
   };
-  return send((abortSignal) => client.send(new import_client_codepipeline.PutJobFailureResultCommand(input), { abortSignal }), "PutJobFailureResult", logger, deadline);
+  return send((abortSignal) => client.send(new import_client_codepipeline.PutJobFailureResultCommand(input), { abortSignal }), "PutJobFailureResult", jobId, logger, deadline);
 }
 var SuccessRefused = class extends Error {
   constructor(cause) {
@@ -171,7 +312,7 @@ var SuccessRefused = class extends Error {
     this.name = "SuccessRefused";
   }
 };
-async function send(call, operation, logger, given) {
+async function send(call, operation, jobId, logger, given) {
   const deadline = given !== void 0 && Number.isFinite(given.remainingTimeMs()) ? given : budgetFromNow(REPORT_RETRY_BUDGET_WITHOUT_DEADLINE_MS);
   const timeLeft = () => deadline.remainingTimeMs() - deadline.reserveMs;
   for (let attempt = 1; ; attempt++) {
@@ -198,7 +339,11 @@ async function send(call, operation, logger, given) {
           attempt
         );
       }
-      if (!isRetryable(error)) {
+      const roleError = jobResultRoleErrorOf(error);
+      if (roleError !== void 0 && !isRetryable(roleError.cause)) {
+        throw new JobReportError(`${operation}: could not assume ${roleError.roleArn} to report job ${jobId}: ${describeError(roleError.cause)}`, error, attempt);
+      }
+      if (!isRetryable(roleError?.cause ?? error)) {
         if (operation === "PutJobSuccessResult" && isClientError(error)) throw new SuccessRefused(error);
         throw error;
       }
@@ -216,6 +361,12 @@ async function send(call, operation, logger, given) {
       clearTimeout(timer);
     }
   }
+}
+function jobResultRoleErrorOf(error) {
+  for (let e = error, depth = 0; e !== void 0 && e !== null && depth < 3; e = e.cause, depth++) {
+    if (e instanceof JobResultRoleError) return e;
+  }
+  return void 0;
 }
 function budgetFromNow(ms) {
   const end = Date.now() + ms;
@@ -336,7 +487,7 @@ function stringEntries(object) {
 }
 function artifactsAt(value, path) {
   if (!Array.isArray(value)) {
-    throw new InvalidJobEventError(path, `must be an array, got ${describe(value)}`);
+    throw new InvalidJobEventError(path, `must be an array, got ${describe2(value)}`);
   }
   const artifacts = [];
   for (let i = 0; i < value.length; i++) {
@@ -357,7 +508,7 @@ function parseArtifact(value, path) {
 function parseLocation(value, path) {
   const location = objectAt(value, path);
   if (location.type !== "S3") {
-    throw new InvalidJobEventError(`${path}.type`, `must be "S3", got ${describe(location.type, true)}`);
+    throw new InvalidJobEventError(`${path}.type`, `must be "S3", got ${describe2(location.type, true)}`);
   }
   const s3Path = `${path}.s3Location`;
   const s3Location = objectAt(location.s3Location, s3Path);
@@ -374,7 +525,7 @@ function parseLocation(value, path) {
 function parseEncryptionKey(value, path) {
   const key = objectAt(value, path);
   if (key.type !== "KMS") {
-    throw new InvalidJobEventError(`${path}.type`, `must be "KMS", got ${describe(key.type, true)}`);
+    throw new InvalidJobEventError(`${path}.type`, `must be "KMS", got ${describe2(key.type, true)}`);
   }
   return { ...key, id: nonEmptyStringAt(key.id, `${path}.id`), type: "KMS" };
 }
@@ -386,7 +537,7 @@ function parseCredentials(value, path) {
   let expirationTime;
   if (raw.expirationTime !== void 0 && raw.expirationTime !== null) {
     if (typeof raw.expirationTime !== "number" || !Number.isFinite(raw.expirationTime)) {
-      throw new InvalidJobEventError(`${path}.expirationTime`, `must be a number (milliseconds since the epoch), got ${describe(raw.expirationTime)}`);
+      throw new InvalidJobEventError(`${path}.expirationTime`, `must be a number (milliseconds since the epoch), got ${describe2(raw.expirationTime)}`);
     }
     expirationTime = raw.expirationTime;
   }
@@ -415,13 +566,13 @@ function redactedCredentials(values) {
 }
 function objectAt(value, path) {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new InvalidJobEventError(path, `must be an object, got ${describe(value)}`);
+    throw new InvalidJobEventError(path, `must be an object, got ${describe2(value)}`);
   }
   return value;
 }
 function stringAt(value, path) {
   if (typeof value !== "string") {
-    throw new InvalidJobEventError(path, `must be a string, got ${describe(value)}`);
+    throw new InvalidJobEventError(path, `must be a string, got ${describe2(value)}`);
   }
   return value;
 }
@@ -432,7 +583,7 @@ function nonEmptyStringAt(value, path) {
   }
   return text;
 }
-function describe(value, showString = false) {
+function describe2(value, showString = false) {
   if (value === null) return "null";
   if (value === void 0) return "nothing (the field is missing)";
   if (Array.isArray(value)) return "an array";
@@ -469,8 +620,12 @@ function failureFromRecord(record) {
       message: failureMessage(crashMessage(response, responseContext, requestContext)),
       ...requestId !== void 0 && requestId.length <= EXTERNAL_EXECUTION_ID_MAX_LENGTH ? { externalExecutionId: requestId } : {}
     },
-    ...eventProblem !== void 0 ? { eventProblem } : {}
+    ...eventProblem !== void 0 ? { eventProblem } : {},
+    ...nonEmptyString(requestContext.functionArn) !== void 0 ? { functionArn: nonEmptyString(requestContext.functionArn) } : {}
   };
+}
+function targetOf(crash, targetsJson) {
+  return jobResultTargetFor(targetsJson, crash.functionArn);
 }
 async function handler(record, context) {
   const logger = createJsonLogger({ attributes: { service: "cdk-codepipeline-invoke-crash-reporter" } });
@@ -491,7 +646,16 @@ async function handler(record, context) {
   jobLogger.info("Reporting the crashed job as failed", { failureType: crash.failure.type, failureMessage: crash.failure.message });
   const remaining = context?.getRemainingTimeInMillis?.bind(context);
   const deadline = remaining !== void 0 ? { remainingTimeMs: remaining, reserveMs: 2e3 } : void 0;
-  await putJobFailure(defaultCodePipelineClient(), crash.jobId, crash.failure, jobLogger, deadline);
+  let target = {};
+  try {
+    target = targetOf(crash, process.env[CRASH_REPORTER_TARGETS_ENV]);
+  } catch (error) {
+    jobLogger.error("The map of job-result targets is unreadable; reporting in this account and region", { error });
+  }
+  if (target.roleArn !== void 0 || target.region !== void 0) {
+    jobLogger.info("Reporting to the pipeline in another account or region", { ...target });
+  }
+  await putJobFailure(defaultCodePipelineClient(target), crash.jobId, crash.failure, jobLogger, deadline);
 }
 function jobIdOf(payload) {
   try {
