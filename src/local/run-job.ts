@@ -263,13 +263,13 @@ async function runJobNow(options: RunJobOptions): Promise<RunJobOutcome> {
   // The function's own role (reports to CodePipeline) and the action role's artifact credentials (S3) differ, as on
   // AWS: each local service accepts only the one it should, so a handler that mixes them up fails here too. Artifact
   // credentials are the run's own, as each job's are on AWS.
-  const services = await localServices();
-  const { emulator, s3 } = services;
+  const shared = await localServices();
+  const { emulator, s3 } = shared;
   const artifactCredentials: EventCredentials = { ...randomCredentials('ASIA'), expirationTime: Date.now() + 60 * 60 * 1000 };
   // A function in another account has its own credentials for this run: the shared emulator knows them as a principal
   // of that account, while the process-wide function credentials stay those of the pipeline's account.
   const crossAccount = options.functionAccountId !== undefined && options.functionAccountId !== accountId;
-  const functionCredentials = crossAccount ? randomCredentials('AKIA') : services.functionCredentials;
+  const functionCredentials = crossAccount ? randomCredentials('AKIA') : shared.functionCredentials;
   let crossEnvironment: CrossEnvironment | undefined;
   let restore: () => void = () => undefined;
   try {
