@@ -68,8 +68,8 @@ const DEFAULT_FILE_MODE = 0o644;
 const SAMPLE_BYTES = 64 * 1024;
 /** A sample deflated to more than this fraction of its size: the file is stored. */
 const STORE_ABOVE_RATIO = 0.9;
-/** Folder items prepared ahead of the writer: at most this many files read (or sampled) at once. */
-const READ_AHEAD_ITEMS = 16;
+/** Folder items prepared ahead of the writer: at most this many files read (small ones also deflated) at once. */
+const READ_AHEAD_ITEMS = 8;
 /** Size of the chunks the zip is produced in (see {@link Coalescer}). */
 const COALESCED_CHUNK_BYTES = 64 * 1024;
 
@@ -186,7 +186,7 @@ const WHOLE_FILE_MAX_BYTES = 256 * 1024;
 /** The pieces large files are read and deflated in. */
 const CHUNK_BYTES = 256 * 1024;
 /** Pieces of a large file read and deflated at once. */
-const CHUNKS_AHEAD = 8;
+const CHUNKS_AHEAD = 4;
 /** Deflate's window: the preset dictionary of a piece is the data just before it. */
 const DICTIONARY_BYTES = 32 * 1024;
 
