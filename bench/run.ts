@@ -12,6 +12,7 @@
  *   BENCH_STRICT=1      exit 1 when a strict target (bench/targets.ts) is missed, its suite not run included
  *   BENCH_S3=moto       serve artifacts from moto_server instead of the embedded LocalS3Server (cross-check)
  *   BENCH_RUNS=n        runs per side for every figure (made odd), e.g. to tighten one figure while profiling
+ *   BENCH_OTHER_RUNS=n  rounds in which the other artifact baselines run too (archiver, plain zip, adm-zip, yauzl; 0: none)
  *   BENCH_SYNTH_STAGES  stage counts of the synth benchmark (default 1,10,50,100)
  */
 import { execFileSync } from 'child_process';
@@ -74,7 +75,7 @@ function configFromEnv(): BenchConfig {
     synthRunsAt50: runs(3, 11),
     importRuns: runs(11, 21),
     artifactRuns,
-    secondaryRuns: Math.min(artifactRuns, quick ? 1 : 3),
+    secondaryRuns: Math.min(artifactRuns, process.env.BENCH_OTHER_RUNS !== undefined ? Number(process.env.BENCH_OTHER_RUNS) : quick ? 1 : 3),
     datasets,
     s3Backend: process.env.BENCH_S3 === 'moto' ? 'moto' : 'embedded',
     log: (line) => console.error(`[bench] ${line}`),
@@ -136,7 +137,8 @@ async function main(): Promise<number> {
   }
 
   const targets = targetResults(figures, { suites });
-  const full = !config.quick && !only && !process.env.BENCH_DATASETS && !process.env.BENCH_RUNS && !process.env.BENCH_SYNTH_STAGES;
+  const narrowed = ['BENCH_DATASETS', 'BENCH_RUNS', 'BENCH_OTHER_RUNS', 'BENCH_SYNTH_STAGES'].some((name) => process.env[name]);
+  const full = !config.quick && !only && !narrowed;
   const results = {
     meta: {
       ...meta,
