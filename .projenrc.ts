@@ -108,7 +108,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     },
   },
 
-  gitignore: ['/tmp/', 'cdk.out/', '*.tsbuildinfo', '/bench/results.json', '/.venv/', '/examples/**/cdk.out/'],
+  gitignore: ['/tmp/', 'cdk.out/', '*.tsbuildinfo', '/.venv/', '/examples/**/cdk.out/'],
 });
 
 // The root tsconfig.json covers src/ only; test files are type-aware-linted against tsconfig.dev.json instead.
@@ -193,18 +193,25 @@ if (bundleTask) {
 // command away. Updating snapshots stays a deliberate jest call on the suites concerned (see the README, Develop).
 project.tasks.removeTask('test:update');
 
-// Benchmarks (design §6): ratios against baselines measured in the same run, written to bench/results.json. Runs from
-// source after `npm ci` (children are compiled by esbuild, never timed under ts-node); BENCH_QUICK=1 is the CI smoke.
-// Generated artifacts are cached in bench/.cache.
+// Benchmarks (design §6): ratios against baselines measured in the same run. A full run writes
+// bench/results/<date>.json (committed: the README's Performance table is generated from the newest one); quick and
+// partial runs write tmp/bench/results.json. Runs from source after `npm ci` (children are compiled by esbuild, never
+// timed under ts-node); BENCH_QUICK=1 is the CI smoke. Generated artifacts are cached in bench/.cache.
 project.gitignore.addPatterns('/bench/.cache/');
+// The streaming Node baselines of the artifact benchmarks: archiver (upload), adm-zip (extract).
+project.addDevDeps('archiver@^7', '@types/archiver@^6', 'adm-zip@^0.5', '@types/adm-zip@^0.5');
 const benchTask = project.addTask('bench', {
-  description: 'Benchmarks against baselines (BENCH_QUICK=1: 20 MB artifact, fewer runs); writes bench/results.json',
+  description: 'Benchmarks against baselines (BENCH_QUICK=1: 20 MB artifacts, fewer runs); a full run writes bench/results/<date>.json',
   env: { NODE_NO_WARNINGS: '1', JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION: '20' },
 });
 if (bundleTask) {
   benchTask.spawn(bundleTask);
 }
 benchTask.exec('ts-node --transpile-only --project tsconfig.dev.json bench/run.ts');
+// `npx projen bench:readme`: the README's Performance table, regenerated from the newest bench/results/*.json.
+project.addTask('bench:readme', {
+  description: "Regenerates the README's Performance table from the newest bench/results/*.json",
+}).exec('ts-node --transpile-only --project tsconfig.dev.json bench/readme.ts');
 
 // `npx projen demo` (README "Develop"): synthesizes the example app (examples/typescript) in-process, prints its
 // stages, rendered UserParameters and grants, then runs its handler through a local CodePipeline job. Runs from source with ts-node, so it works right after `npm ci` with no

@@ -1,83 +1,133 @@
-/** The targets of design §6 and the table `npx projen bench` prints. */
-import type { BenchConfig, Figures } from './run';
+/**
+ * The targets of design §6, their verdicts, and the table `npx projen bench` prints and the README carries.
+ *
+ * A target whose suite was asked for but did not run (skipped, failed, or a key renamed away) is "missed", never "not
+ * measured": a benchmark cannot pass by not running. Targets marked `strict` are the small set that is stable on a
+ * 2-core CI machine (wide margins, or deterministic figures); with BENCH_STRICT=1 a missed one fails the run. The others
+ * are reported.
+ */
+import type { Figures } from './run';
 
 export interface Target {
   readonly key: string;
   readonly label: string;
-  /** The raw figures shown beside the value: baseline, candidate. */
-  readonly baselineKey?: string;
-  readonly candidateKey?: string;
-  readonly unit?: string;
+  /** The suite that measures it (BENCH_ONLY names). */
+  readonly suite: string;
+  /** What it is compared with, in the same run. */
+  readonly baseline: string;
   readonly max?: number;
   readonly min?: number;
+  /** Part of the BENCH_STRICT=1 set. */
+  readonly strict?: boolean;
+}
+
+const DATASETS = [
+  { suffix: 'Media', label: 'media-heavy' },
+  { suffix: 'Modules', label: 'node_modules-like' },
+];
+
+/** Per-dataset artifact targets (design §6: ~200 MB each, at the same settings as the baseline). */
+function artifactTargets(): Target[] {
+  return DATASETS.flatMap(({ suffix, label }): Target[] => [
+    { key: `uploadSpeedVsZip${suffix}`, label: `upload speed, ${label}`, suite: 'upload', baseline: '`zip -r -n <what ours stores>` + Upload', min: 1.0 },
+    { key: `uploadSpeedVsZipDefaults${suffix}`, label: `upload speed, ${label}`, suite: 'upload', baseline: 'plain `zip -r` + Upload' },
+    { key: `uploadSpeedVsArchiver${suffix}`, label: `upload speed, ${label}`, suite: 'upload', baseline: 'archiver + Upload', min: 1.0, strict: true },
+    { key: `uploadPeakRssRatio${suffix}`, label: `upload peak RSS / baseline's, ${label}`, suite: 'upload', baseline: '`zip -r -n` + Upload', max: 1.3 },
+    { key: `uploadPeakRssMb${suffix}`, label: `upload peak RSS (MB), ${label}`, suite: 'upload', baseline: '—', max: 160, strict: true },
+    { key: `extractSpeedVsUnzip${suffix}`, label: `extract speed, ${label}`, suite: 'extract', baseline: 'GetObject + `unzip` (CRC checked)', min: 0.9 },
+    { key: `extractSpeedVsAdmZip${suffix}`, label: `extract speed, ${label}`, suite: 'extract', baseline: 'GetObject + adm-zip' },
+    { key: `extractSpeedVsYauzl${suffix}`, label: `extract speed, ${label}`, suite: 'extract', baseline: 'GetObject + yauzl' },
+    { key: `extractPeakRssRatio${suffix}`, label: `extract peak RSS / baseline's, ${label}`, suite: 'extract', baseline: 'GetObject + `unzip`', max: 1.3 },
+    { key: `extractPeakRssMb${suffix}`, label: `extract peak RSS (MB), ${label}`, suite: 'extract', baseline: '—', max: 160, strict: true },
+  ]);
 }
 
 export const TARGETS: readonly Target[] = [
-  { key: 'synthRatio1', label: 'synth, 1 stage (ratio)', baselineKey: 'synthBaselineMs1', candidateKey: 'synthCandidateMs1', unit: 'ms' },
-  { key: 'synthRatio10', label: 'synth, 10 stages (ratio)', baselineKey: 'synthBaselineMs10', candidateKey: 'synthCandidateMs10', unit: 'ms' },
-  { key: 'synthRatio50', label: 'synth, 50 stages (ratio)', baselineKey: 'synthBaselineMs50', candidateKey: 'synthCandidateMs50', unit: 'ms', max: 1.15 },
-  { key: 'synthPairedRatio50', label: 'synth, 50 stages (median of per-round ratios)' },
-  { key: 'synthMinRatio50', label: 'synth, 50 stages (ratio of fastest runs)' },
-  { key: 'synthRatio50WithoutCrashReporting', label: 'synth, 50 stages, reportCrashes: false (ratio)', baselineKey: 'synthBaselineMs50', candidateKey: 'synthCandidateWithoutCrashReportingMs50', unit: 'ms' },
-  { key: 'synthRatio100', label: 'synth, 100 stages (ratio)', baselineKey: 'synthBaselineMs100', candidateKey: 'synthCandidateMs100', unit: 'ms' },
-  { key: 'templateBytesRatio50', label: 'template size, 50 stages (ratio)', baselineKey: 'templateBytesBaseline50', candidateKey: 'templateBytesCandidate50', unit: 'B' },
-  { key: 'extraLambdaFunctions50', label: 'Lambda functions beyond the user\'s, 50 stages', baselineKey: 'lambdaFunctionsBaseline50', candidateKey: 'lambdaFunctionsCandidate50' },
-  { key: 'perStageExtraLambdaFunctions', label: 'extra Lambda functions per added stage', max: 0 },
-  { key: 'handlerBundleBytes', label: 'minimal handler bundle, packed package (bytes, larger of ESM/CJS)', baselineKey: 'handlerBundleBytesMinimalEsm', candidateKey: 'handlerBundleBytesMinimalCjs', max: 40_960 },
-  { key: 'handlerBundleBytesReads', label: 'handler reading artifacts, packed package (bytes)', baselineKey: 'handlerBundleBytesReadsEsm', candidateKey: 'handlerBundleBytesReadsCjs', max: 81_920 },
-  { key: 'handlerBundleBytesEverything', label: 'handler reading, uploading, JSON Schema (bytes)', baselineKey: 'handlerBundleBytesEverythingEsm', candidateKey: 'handlerBundleBytesEverythingCjs', max: 133_120 },
-  { key: 'runtimeImportOverheadMs', label: 'runtime import overhead (ms)', baselineKey: 'importSdkClientsMs', candidateKey: 'importRuntimeMs', unit: 'ms', max: 15 },
-  { key: 'runtimeImportOverheadMinMs', label: 'runtime import overhead, fastest runs (ms)' },
-  { key: 'extractPeakRssMb', label: 'extract peak RSS (MB)', baselineKey: 'extractBaselinePeakRssMb', max: 150 },
-  { key: 'extractSpeedVsUnzip', label: 'extract speed vs GetObject+unzip', baselineKey: 'extractBaselineMs', candidateKey: 'extractCandidateMs', unit: 'ms', min: 0.8 },
-  { key: 'extractCpuEfficiencyVsBaseline', label: 'extract CPU time vs GetObject+unzip', baselineKey: 'extractBaselineCpuMs', candidateKey: 'extractCandidateCpuMs', unit: 'ms' },
-  { key: 'uploadSpeedVsZip', label: 'upload speed vs zip -r+Upload', baselineKey: 'uploadBaselineMs', candidateKey: 'uploadCandidateMs', unit: 'ms', min: 0.8 },
-  { key: 'uploadCpuEfficiencyVsBaseline', label: 'upload CPU time vs zip -r+Upload', baselineKey: 'uploadBaselineCpuMs', candidateKey: 'uploadCandidateCpuMs', unit: 'ms' },
-  { key: 'uploadPeakRssMb', label: 'upload peak RSS (MB)', baselineKey: 'uploadBaselinePeakRssMb', max: 150 },
+  { key: 'synthRatio50', label: 'synth time, 50 invoke stages (CPU, paired ratio)', suite: 'synth', baseline: 'plain aws-cdk-lib `LambdaInvokeAction`s', max: 1.15 },
+  { key: 'synthRatio50WithoutCrashReporting', label: 'synth time, 50 stages, `reportCrashes: false`', suite: 'synth', baseline: 'plain aws-cdk-lib' },
+  { key: 'perStageExtraLambdaFunctions', label: 'extra Lambda functions per added stage', suite: 'synth', baseline: '—', max: 0, strict: true },
+  { key: 'runtimeImportOverheadMs', label: 'runtime import overhead (ms CPU, paired difference)', suite: 'import', baseline: 'importing the two SDK clients alone', max: 15, strict: true },
+  // Handler bundles as consumers build them (bench/bundle/suite.ts: the packed package, esbuild, minified, `@aws-sdk/*`
+  // external); each figure is the larger of the ESM and CJS bundles. Sizes are deterministic, so two are strict.
+  { key: 'handlerBundleBytes', label: 'handler bundle, reports only (bytes)', suite: 'handler', baseline: '—', max: 40_960, strict: true },
+  { key: 'handlerBundleBytesReads', label: 'handler bundle, reads artifacts (bytes)', suite: 'handler', baseline: '—', max: 81_920, strict: true },
+  { key: 'handlerBundleBytesEverything', label: 'handler bundle, reads + uploads + JSON Schema (bytes)', suite: 'handler', baseline: '—', max: 133_120 },
+  { key: 'runtimeImportRatio', label: 'runtime import time / SDK clients alone (paired ratio)', suite: 'import', baseline: 'importing the two SDK clients alone' },
+  ...artifactTargets(),
 ];
 
-export type Verdict = 'met' | 'missed' | 'no target' | 'not measured';
+export type Verdict = 'met' | 'missed' | 'met (interval crosses the line)' | 'missed (interval crosses the line)' | 'no target' | 'not run';
 
-export function verdictOf(target: Target, figures: Figures): Verdict {
+/** Why a target has no value: its suite was left out on purpose (BENCH_ONLY), or it should have run. */
+export interface RunScope {
+  /** Suites asked for in this run. */
+  readonly suites: readonly string[];
+}
+
+export function verdictOf(target: Target, figures: Figures, scope: RunScope): Verdict {
   const value = figures[target.key];
   if (typeof value !== 'number') {
-    return 'not measured';
+    return scope.suites.includes(target.suite) && (target.max !== undefined || target.min !== undefined) ? 'missed' : 'not run';
   }
   if (target.max === undefined && target.min === undefined) {
     return 'no target';
   }
-  const ok = (target.max === undefined || value <= target.max) && (target.min === undefined || value >= target.min);
-  return ok ? 'met' : 'missed';
+  const ok = (v: number) => (target.max === undefined || v <= target.max) && (target.min === undefined || v >= target.min);
+  const interval = figures[`${target.key}Interval`];
+  const crosses = Array.isArray(interval) && interval.length === 2 && ok(interval[0] as number) !== ok(interval[1] as number);
+  if (ok(value)) return crosses ? 'met (interval crosses the line)' : 'met';
+  return crosses ? 'missed (interval crosses the line)' : 'missed';
 }
 
-export function verdicts(figures: Figures): Record<string, Verdict> {
-  return Object.fromEntries(TARGETS.map((t) => [t.key, verdictOf(t, figures)]));
+export function isMissed(verdict: Verdict): boolean {
+  return verdict.startsWith('missed');
 }
 
-/** Prints the results as a markdown table (pasteable into the README's Performance section). */
-export function printTable(figures: Figures, config: BenchConfig): void {
-  const rows = [['figure', 'baseline', 'candidate', 'value', 'target', 'verdict']];
-  for (const target of TARGETS) {
-    rows.push([
-      `${target.label} \`${target.key}\``,
-      raw(figures[target.baselineKey ?? ''], target.unit),
-      raw(figures[target.candidateKey ?? ''], target.unit),
-      raw(figures[target.key]),
-      target.max !== undefined ? `<= ${target.max}` : target.min !== undefined ? `>= ${target.min}` : '',
-      verdictOf(target, figures),
-    ]);
+export interface TargetResult {
+  readonly key: string;
+  readonly label: string;
+  readonly baseline: string;
+  readonly value: number | null;
+  readonly interval: [number, number] | null;
+  readonly target: string;
+  readonly strict: boolean;
+  readonly verdict: Verdict;
+}
+
+/** Every target's verdict, then any handler bundle size the handler suite reported (`handlerBundleBytes*`). */
+export function targetResults(figures: Figures, scope: RunScope): TargetResult[] {
+  const results = TARGETS.map((t): TargetResult => {
+    const value = figures[t.key];
+    const interval = figures[`${t.key}Interval`];
+    return {
+      key: t.key,
+      label: t.label,
+      baseline: t.baseline,
+      value: typeof value === 'number' ? value : null,
+      interval: Array.isArray(interval) ? (interval as [number, number]) : null,
+      target: t.max !== undefined ? `≤ ${t.max}` : t.min !== undefined ? `≥ ${t.min}` : '',
+      strict: t.strict === true,
+      verdict: verdictOf(t, figures, scope),
+    };
+  });
+  // The handler suite also reports each bundle's ESM and CJS size (`handlerBundleBytes<Name><Esm|Cjs>`) beside the
+  // targets above; they are listed without a target of their own.
+  const listed = new Set(TARGETS.map((t) => t.key));
+  for (const [key, value] of Object.entries(figures)) {
+    if (!/^handlerBundleBytes/.test(key) || listed.has(key) || key.endsWith('MaxBytes') || typeof value !== 'number') continue;
+    const max = figures[`${key}MaxBytes`];
+    const target: Target = { key, label: 'handler bundle (bytes)', suite: 'handler', baseline: '—', max: typeof max === 'number' ? max : undefined };
+    results.push({ key, label: target.label, baseline: '—', value, interval: null, target: typeof max === 'number' ? `≤ ${max}` : '', strict: false, verdict: verdictOf(target, figures, scope) });
   }
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  const line = (r: string[]) => `| ${r.map((cell, c) => cell.padEnd(widths[c])).join(' | ')} |`;
-  console.log(`\ncdk-codepipeline-invoke bench (${config.quick ? 'quick' : 'full'}, ${config.dataset.name}, node ${process.version})\n`);
-  console.log(line(rows[0]));
-  console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
-  rows.slice(1).forEach((r) => console.log(line(r)));
+  return results;
 }
 
-function raw(value: unknown, unit?: string): string {
-  if (typeof value !== 'number') {
-    return '';
+/** The results as a markdown table: the README's Performance table and what `npx projen bench` prints. */
+export function markdownTable(results: readonly TargetResult[]): string {
+  const rows = [['what', 'baseline (same run)', 'figure (95 % interval)', 'target', 'verdict']];
+  for (const r of results) {
+    const figure = r.value === null ? '—' : r.interval ? `${r.value} (${r.interval[0]}–${r.interval[1]})` : String(r.value);
+    rows.push([`${r.label} (\`${r.key}\`)`, r.baseline, figure, r.target, `${r.verdict}${r.strict ? ' (strict)' : ''}`]);
   }
-  return unit ? `${value} ${unit}` : String(value);
+  return [`| ${rows[0].join(' | ')} |`, `|${rows[0].map(() => '---').join('|')}|`, ...rows.slice(1).map((r) => `| ${r.join(' | ')} |`)].join('\n');
 }

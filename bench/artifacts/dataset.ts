@@ -1,9 +1,12 @@
 /**
- * The artifact the streaming benchmarks move: a realistic mix of many small text files (sources, JSON, docs) and a few
- * large binaries (media, model weights, a native library), generated deterministically from a seed, zipped with Info-ZIP
- * the way CodeBuild/source actions produce artifacts, and cached under bench/.cache.
+ * The artifacts the streaming benchmarks move, generated deterministically from a seed, zipped with Info-ZIP the way
+ * CodeBuild/source actions produce artifacts, and cached under bench/.cache. Two kinds (design §6):
+ * - media-heavy: many small text files (sources, JSON, docs) and a few large binaries (media, model weights, a native
+ *   library), most of its bytes incompressible;
+ * - node_modules-like: thousands of text files in a package tree (sources, typings, source maps, manifests), a few small
+ *   binaries; nearly everything compresses.
  *
- * Full size: ~200 MB zipped (design §6). Quick size (BENCH_QUICK=1): the same mix scaled to ~20 MB.
+ * Full size: ~200 MB each. Quick size (BENCH_QUICK=1): the same mixes scaled to ~20 MB.
  */
 import * as crypto from 'crypto';
 import * as fs from 'fs';
@@ -18,6 +21,8 @@ const MB = 1024 * 1024;
 
 export interface DatasetSpec {
   readonly name: string;
+  /** Short name in figure keys and the table: `media`, `modules`. */
+  readonly kind: DatasetKind;
   /** Number of small text files. */
   readonly textFiles: number;
   /** Text file sizes are log-uniform in [min, max] bytes. */
@@ -29,8 +34,11 @@ export interface DatasetSpec {
   readonly mixedBinaries: Record<string, number>;
 }
 
+export type DatasetKind = 'media' | 'modules';
+
 export const FULL_DATASET: DatasetSpec = {
   name: 'artifact-200mb',
+  kind: 'media',
   textFiles: 10_000,
   textMinBytes: 256,
   textMaxBytes: 48 * 1024,
@@ -44,6 +52,7 @@ export const FULL_DATASET: DatasetSpec = {
 
 export const QUICK_DATASET: DatasetSpec = {
   name: 'artifact-20mb',
+  kind: 'media',
   textFiles: 1_000,
   textMinBytes: 256,
   textMaxBytes: 48 * 1024,
@@ -55,7 +64,29 @@ export const QUICK_DATASET: DatasetSpec = {
   mixedBinaries: { 'lib/native/addon.node': 2.4 * MB },
 };
 
+/** A node_modules-like tree: ~9,500 text files of 256 B to 128 KiB (mean ~19 KiB), and a few compressible binaries. */
+export const FULL_MODULES_DATASET: DatasetSpec = {
+  name: 'modules-200mb',
+  kind: 'modules',
+  textFiles: 9_500,
+  textMinBytes: 256,
+  textMaxBytes: 128 * 1024,
+  randomBinaries: { ...pngSet(40, 48 * 1024) },
+  mixedBinaries: { 'node_modules/esbuild-linux-x64/bin/esbuild': 8 * MB, 'node_modules/sharp/build/Release/sharp.node': 4 * MB },
+};
+
+export const QUICK_MODULES_DATASET: DatasetSpec = {
+  name: 'modules-20mb',
+  kind: 'modules',
+  textFiles: 950,
+  textMinBytes: 256,
+  textMaxBytes: 128 * 1024,
+  randomBinaries: { ...pngSet(4, 48 * 1024) },
+  mixedBinaries: { 'node_modules/esbuild-linux-x64/bin/esbuild': 0.8 * MB, 'node_modules/sharp/build/Release/sharp.node': 0.4 * MB },
+};
+
 export interface Dataset {
+  readonly spec: DatasetSpec;
   /** The folder (input of the upload benchmarks). */
   readonly treeDir: string;
   /** Its Info-ZIP archive (input of the extract benchmarks). */
@@ -81,7 +112,7 @@ export async function ensureDataset(spec: DatasetSpec, log: (line: string) => vo
   const manifestFile = path.join(dir, 'manifest.json');
   const cached = readManifest(manifestFile);
   if (cached?.version === GENERATOR_VERSION && fs.existsSync(zipFile) && fs.statSync(zipFile).size === cached.zipBytes) {
-    return { treeDir, zipFile, zipBytes: cached.zipBytes, fileCount: cached.fileCount, totalBytes: cached.totalBytes };
+    return { spec, treeDir, zipFile, zipBytes: cached.zipBytes, fileCount: cached.fileCount, totalBytes: cached.totalBytes };
   }
   log(`generating ${spec.name} in ${path.relative(process.cwd(), dir)} (once; cached afterwards)`);
   fs.rmSync(dir, { recursive: true, force: true });
@@ -98,7 +129,7 @@ export async function ensureDataset(spec: DatasetSpec, log: (line: string) => vo
   };
   fs.writeFileSync(manifestFile, JSON.stringify(manifest, null, 2));
   log(`${spec.name}: ${manifest.fileCount} files, ${mb(manifest.totalBytes)} MB unzipped, ${mb(zipBytes)} MB zipped`);
-  return { treeDir, zipFile, zipBytes, fileCount: manifest.fileCount, totalBytes: manifest.totalBytes };
+  return { spec, treeDir, zipFile, zipBytes, fileCount: manifest.fileCount, totalBytes: manifest.totalBytes };
 }
 
 function readManifest(file: string): Manifest | undefined {
@@ -118,7 +149,7 @@ function writeTree(spec: DatasetSpec, treeDir: string): WrittenFile[] {
   const random = new Prng(0x5eed + spec.textFiles);
   const files: WrittenFile[] = [];
   for (let i = 0; i < spec.textFiles; i++) {
-    const rel = textFilePath(i, random);
+    const rel = spec.kind === 'modules' ? modulesFilePath(i, random) : textFilePath(i, random);
     const bytes = Math.round(Math.exp(random.between(Math.log(spec.textMinBytes), Math.log(spec.textMaxBytes))));
     files.push(writeFile(treeDir, rel, textContent(rel, bytes, random)));
   }
@@ -153,6 +184,17 @@ const EXTENSIONS = ['ts', 'js', 'json', 'md', 'css', 'yaml'];
 function textFilePath(index: number, random: Prng): string {
   const ext = EXTENSIONS[random.int(EXTENSIONS.length)];
   return `src/pkg-${index % 40}/module-${Math.floor(index / 40) % 25}/file-${index}.${ext}`;
+}
+
+const MODULE_FILES = ['index.js', 'index.d.ts', 'index.js.map', 'package.json', 'README.md', 'CHANGELOG.md', 'util.js', 'types.d.ts', 'cjs/index.cjs', 'esm/index.mjs'];
+
+/** node_modules/<package>/<folder>/<file>: ~600 packages, scoped and nested ones included. */
+function modulesFilePath(index: number, random: Prng): string {
+  const pkg = index % 600;
+  const name = pkg % 7 === 0 ? `@scope-${pkg % 13}/pkg-${pkg}` : `pkg-${pkg}`;
+  const nested = pkg % 11 === 0 ? `/node_modules/dep-${pkg % 17}` : '';
+  const file = MODULE_FILES[random.int(MODULE_FILES.length)];
+  return `node_modules/${name}${nested}/${['lib', 'dist', 'src', 'build'][random.int(4)]}-${Math.floor(index / 600)}/${file}`;
 }
 
 const WORDS = (
@@ -197,6 +239,14 @@ function halfCompressible(seed: string, bytes: number): Buffer {
     }
   }
   return content;
+}
+
+function pngSet(count: number, bytes: number): Record<string, number> {
+  const images: Record<string, number> = {};
+  for (let i = 0; i < count; i++) {
+    images[`node_modules/pkg-${i * 13}/assets/icon-${i}.png`] = bytes;
+  }
+  return images;
 }
 
 function imageSet(count: number, bytes: number): Record<string, number> {

@@ -5,7 +5,7 @@
 import * as path from 'path';
 import { compile, CompileOptions, PROJECT_ROOT, SCRATCH_DIR, sourcesExist } from '../lib/build';
 import { runNodeChild } from '../lib/child';
-import { interleaved, median, round } from '../lib/stats';
+import { estimateFigures, interleaved, median, pairedDifference, pairedRatio, round } from '../lib/stats';
 import type { BenchConfig, Figures } from '../run';
 
 const OUT = path.join(SCRATCH_DIR, 'handler');
@@ -45,11 +45,16 @@ export async function importSuite(config: BenchConfig): Promise<Figures> {
     `import: SDK clients ${round(sdkMs, 1)} ms CPU (${round(sdkWallMs, 1)} wall), runtime ${round(runtimeMs, 1)} ms CPU ` +
       `(${round(runtimeWallMs, 1)} wall), ${config.importRuns} runs each`,
   );
+  const runtimeCpu = pair.candidate.map((r) => r.importCpuMs);
+  const sdkCpu = pair.baseline.map((r) => r.importCpuMs);
   return {
-    runtimeImportOverheadMs: round(runtimeMs - sdkMs, 1),
+    // Paired by round (the two imports ran back to back): the mean difference and the mean ratio, with 95 % intervals.
+    ...estimateFigures('runtimeImportOverheadMs', pairedDifference(runtimeCpu, sdkCpu), 1),
+    ...estimateFigures('runtimeImportRatio', pairedRatio(runtimeCpu, sdkCpu)),
+    runtimeImportOverheadMedianDifferenceMs: round(runtimeMs - sdkMs, 1),
     runtimeImportOverheadWallMs: round(runtimeWallMs - sdkWallMs, 1),
     // Fastest run of each side: the least disturbed estimate when other load makes the samples bimodal.
-    runtimeImportOverheadMinMs: round(Math.min(...pair.candidate.map((r) => r.importCpuMs)) - Math.min(...pair.baseline.map((r) => r.importCpuMs)), 1),
+    runtimeImportOverheadMinMs: round(Math.min(...runtimeCpu) - Math.min(...sdkCpu), 1),
     importSdkClientsMs: round(sdkMs, 1),
     importRuntimeMs: round(runtimeMs, 1),
     importSdkClientsWallMs: round(sdkWallMs, 1),

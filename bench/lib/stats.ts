@@ -67,3 +67,54 @@ export async function roundRobin<T>(runs: number, variants: ReadonlyArray<(round
   }
   return results;
 }
+
+/** Two-sided 95 % quantiles of Student's t for 1..30 degrees of freedom (then the normal's 1.96). */
+const T_975 = [
+  12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086,
+  2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
+];
+
+/** A figure with its 95 % confidence interval. */
+export interface Estimate {
+  readonly value: number;
+  readonly low: number;
+  readonly high: number;
+  readonly runs: number;
+}
+
+/** The mean of a sample with its 95 % t confidence interval (an interval of zero width from a single run). */
+export function meanWithInterval(values: readonly number[]): Estimate {
+  const n = values.length;
+  if (n === 0) {
+    throw new Error('mean of an empty sample');
+  }
+  const mean = values.reduce((sum, v) => sum + v, 0) / n;
+  if (n === 1) {
+    return { value: mean, low: mean, high: mean, runs: 1 };
+  }
+  const variance = values.reduce((sum, v) => sum + (v - mean) ** 2, 0) / (n - 1);
+  const half = (T_975[Math.min(n - 1, T_975.length) - 1] ?? 1.96) * Math.sqrt(variance / n);
+  return { value: mean, low: mean - half, high: mean + half, runs: n };
+}
+
+/**
+ * `numerator / denominator` from paired runs (round i of both sides ran back to back, so they saw the same machine):
+ * the geometric mean of the per-round ratios with its 95 % interval, computed on their logarithms.
+ */
+export function pairedRatio(numerator: readonly number[], denominator: readonly number[]): Estimate {
+  const n = Math.min(numerator.length, denominator.length);
+  const logs = Array.from({ length: n }, (_, i) => Math.log(numerator[i] / denominator[i]));
+  const { value, low, high } = meanWithInterval(logs);
+  return { value: Math.exp(value), low: Math.exp(low), high: Math.exp(high), runs: n };
+}
+
+/** `candidate - baseline` from paired runs: the mean of the per-round differences with its 95 % interval. */
+export function pairedDifference(candidate: readonly number[], baseline: readonly number[]): Estimate {
+  const n = Math.min(candidate.length, baseline.length);
+  return meanWithInterval(Array.from({ length: n }, (_, i) => candidate[i] - baseline[i]));
+}
+
+/** An estimate rounded for results.json: `[value, low, high]` under `<key>` and `<key>Interval`. */
+export function estimateFigures(key: string, estimate: Estimate, decimals = 3): Record<string, number | number[]> {
+  return { [key]: round(estimate.value, decimals), [`${key}Interval`]: [round(estimate.low, decimals), round(estimate.high, decimals)] };
+}

@@ -1,14 +1,15 @@
 /* eslint-disable no-bitwise -- UNIX modes are bit fields (file type | permissions) */
 /**
- * Writing artifact zips with yazl, as a stream (nothing is buffered whole): a folder, or a map of files.
+ * Writing artifact zips as a stream (nothing is buffered whole): a folder, or a map of files.
  *
- * Why yazl: the writing half of yauzl (same author and conventions), streaming output with no dependencies, zip64
- * when needed, UNIX modes (executable bits survive). A folder is read a few files ahead (at most 16 open at once,
- * whatever its size) and entries that do not compress are stored: see "Zipping a folder fast" below.
+ * A map of files goes through yazl: the writing half of yauzl (same author and conventions), streaming output with no
+ * dependencies, zip64 when needed, UNIX modes (executable bits survive). A folder, the large case, is written by the
+ * folder writer below in yazl's format, deflating several files at once on zlib's thread pool: see "Zipping a folder
+ * fast". Both store entries that do not compress.
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Readable, Transform, TransformCallback } from 'stream';
+import { pipeline as streamPipeline, Readable, Transform, TransformCallback } from 'stream';
 import { promisify } from 'util';
 import * as zlib from 'zlib';
 import type { ZipFile } from 'yazl';
@@ -67,14 +68,10 @@ const DEFAULT_FILE_MODE = 0o644;
 const SAMPLE_BYTES = 64 * 1024;
 /** A sample deflated to more than this fraction of its size: the file is stored. */
 const STORE_ABOVE_RATIO = 0.9;
-/** Files up to this size are read whole ahead of the writer; larger ones are streamed when their turn comes. */
-const BUFFERED_FILE_MAX_BYTES = 256 * 1024;
-/** Folder items prepared ahead of the writer: at most this many files read (or sampled) at once. */
-const READ_AHEAD_ITEMS = 16;
+/** Folder items prepared ahead of the writer: at most this many files read (small ones also deflated) at once. */
+const READ_AHEAD_ITEMS = 8;
 /** Size of the chunks the zip is produced in (see {@link Coalescer}). */
 const COALESCED_CHUNK_BYTES = 64 * 1024;
-/** Read size of streamed files (fs's default): 256 KiB chunks were no faster in the bench, and peaked ~5 MB higher. */
-const FILE_CHUNK_BYTES = 64 * 1024;
 
 /**
  * A zip of the folder `dir`, as a stream. Files keep their mode (executable bits) and mtime; symlinks are stored as
@@ -82,12 +79,9 @@ const FILE_CHUNK_BYTES = 64 * 1024;
  * (media, archives, model weights) are stored rather than deflated.
  */
 export function zipDirectory(dir: string): Readable {
-  const zip = new (yazl().ZipFile)() as LazyZipFile;
-  const out = connectOutput(zip);
-  new FolderWriter(zip, out)
-    .write(path.resolve(dir))
-    .then(() => zip.end())
-    .catch((error: Error) => out.destroy(error));
+  const out = new Coalescer(COALESCED_CHUNK_BYTES);
+  // Closing the output early (a failed upload) ends the writer at its next buffer: open files are closed.
+  streamPipeline(Readable.from(folderZip(path.resolve(dir)), { objectMode: false }), out, () => undefined);
   return out;
 }
 
@@ -167,36 +161,34 @@ class Coalescer extends Transform {
 }
 
 /*
- * Zipping a folder fast with bounded memory. Where the time went with one yazl `addFile` per file (bench
- * `uploadSpeedVsZip`: a 270 MB folder of 10,000 source files and a few large media and binary files): deflating
- * bytes that do not compress (zlib spends ~55 MB/s to shrink random data by nothing), and the latency of each small
- * file (stat, then open, read and close through a read stream, one file after the other). So:
+ * Zipping a folder fast with bounded memory. Info-ZIP `zip -r` deflates one file after the other on one core; a folder
+ * of source files is mostly deflate work, so the folder writer below deflates several pieces at once on zlib's thread
+ * pool (libuv, UV_THREADPOOL_SIZE threads, 4 by default: every core of a Lambda function) and writes the entries in
+ * order as their pieces come back. yazl cannot take bytes deflated elsewhere (it deflates each entry itself, one entry
+ * at a time, and keeps every buffer entry's bytes until the archive ends), so the folder's archive is written here; the
+ * format is the one yazl writes (local headers, data descriptors for large files, ZIP64 records when sizes, offsets or
+ * the entry count need them: APPNOTE.TXT 4.3, 4.4 and 4.5.3).
  *
- * - each file's compressibility is judged on a sample, its first 64 KiB deflated at level 1: when the sample does not
- *   shrink below 90 %, the entry is stored (method 0) instead of deflated. Files up to 64 KiB are always deflated: they
- *   are mostly text, and a misjudged one costs little.
- * - the next few items are prepared ahead, in parallel (small files read whole, large ones opened for their sample);
- *   yazl then finds each entry ready when its turn comes. Large files are streamed, one open at a time.
- * - every file goes to yazl as a lazily opened stream, never with `addBuffer`: yazl keeps each buffer entry's deflated
- *   bytes until the archive ends (a 16 KiB zlib chunk per small file: 160 MB for 10,000 files), while a lazy entry
- *   keeps only its callback, which lets go of the data once handed over. An entry is handed to yazl only once the one
- *   before it has started, so yazl never holds more than two.
+ * - a large file's compressibility is judged on a sample, its first 64 KiB deflated at level 1: when the sample does
+ *   not shrink below 90 %, the entry is stored (method 0) instead of deflated (zlib spends ~55 MB/s to shrink random
+ *   data by nothing). A file read whole is deflated and judged by the result by the same rule, except that one up to
+ *   64 KiB is kept deflated whenever deflate shrinks it at all; one deflate does not shrink is stored, as Info-ZIP does.
+ * - the next {@link READ_AHEAD_ITEMS} items are prepared ahead, in parallel: a small file is read whole and deflated
+ *   (zlib's asynchronous API, on the thread pool), a large one opened for its sample.
+ * - a large file is streamed in {@link CHUNK_BYTES} pieces, {@link CHUNKS_AHEAD} read and deflated at once. Each piece is
+ *   deflated on its own with the 32 KiB before it as preset dictionary and ends with a sync flush (the last one with
+ *   the final block), so the pieces joined are one deflate stream compressing like a single pass (pigz does the same).
+ * - memory: at most READ_AHEAD_ITEMS small files and CHUNKS_AHEAD pieces of one large file are held, each until written.
  */
 
-/** yazl 3 API missing from @types/yazl 2. */
-interface LazyZipFile extends ZipFile {
-  addReadStreamLazy(
-    metadataPath: string,
-    options: EntryOptions & { readonly size: number },
-    getReadStream: (callback: (error: Error | null, stream?: Readable) => void) => void,
-  ): void;
-}
-
-interface EntryOptions {
-  readonly mode: number;
-  readonly mtime: Date;
-  readonly compress: boolean;
-}
+/** Files up to this size are read whole ahead of the writer; larger ones are streamed in chunks when their turn comes. */
+const WHOLE_FILE_MAX_BYTES = 256 * 1024;
+/** The pieces large files are read and deflated in. */
+const CHUNK_BYTES = 256 * 1024;
+/** Pieces of a large file read and deflated at once. */
+const CHUNKS_AHEAD = 4;
+/** Deflate's window: the preset dictionary of a piece is the data just before it. */
+const DICTIONARY_BYTES = 32 * 1024;
 
 /** One thing of the folder to archive, in archive order. */
 interface FolderItem {
@@ -205,83 +197,204 @@ interface FolderItem {
   readonly relative: string;
 }
 
-/** A folder item ready for yazl: its content in memory, or a file to stream. */
+interface EntryMeta {
+  readonly relative: string;
+  /** UNIX mode, file type bits included. */
+  readonly mode: number;
+  readonly mtime: Date;
+}
+
+/** A folder item ready for the writer: its bytes in memory, a large file to stream, or an empty folder. */
 type PreparedEntry =
-  | { readonly kind: 'buffer'; readonly relative: string; readonly data: Buffer; readonly options: EntryOptions }
-  | { readonly kind: 'stream'; readonly relative: string; readonly absolute: string; readonly size: number; readonly options: EntryOptions }
-  | { readonly kind: 'emptyFolder'; readonly relative: string; readonly mode: number; readonly mtime: Date };
+  | (EntryMeta & { readonly kind: 'whole'; readonly method: number; readonly crc: number; readonly size: number; readonly data: Buffer })
+  | (EntryMeta & { readonly kind: 'chunked'; readonly absolute: string; readonly size: number; readonly compress: boolean })
+  | (EntryMeta & { readonly kind: 'emptyFolder' });
 
-type ContentEntry = Exclude<PreparedEntry, { kind: 'emptyFolder' }>;
-
-/** Hands a folder's entries to yazl in order, prepared ahead; stops when the output is closed early. */
-class FolderWriter {
-  private stopped = false;
-  private readonly streams = new Set<Readable>();
-  /** Entries handed to yazl and not reached yet (two at most). A failed yazl never reaches them: closing releases them. */
-  private readonly waiting = new Set<() => void>();
-
-  constructor(
-    private readonly zip: LazyZipFile,
-    private readonly out: Readable,
-  ) {
-    // The consumer went away (a failed upload) or the zip failed: stop reading, close the open file.
-    out.once('close', () => {
-      this.stopped = true;
-      for (const stream of this.streams) stream.destroy();
-      for (const release of this.waiting) release();
-    });
-  }
-
-  async write(root: string): Promise<void> {
-    let previousStarted: Promise<void> = Promise.resolve();
-    for await (const entry of readAhead(walk(root, ''), prepare, READ_AHEAD_ITEMS)) {
-      if (this.stopped) return;
-      if (entry.kind === 'emptyFolder') {
-        this.zip.addEmptyDirectory(entry.relative, { mode: entry.mode, mtime: entry.mtime });
-        continue;
+/** The zip of a folder, as the buffers to write in order. */
+async function* folderZip(root: string): AsyncGenerator<Buffer> {
+  const central: Buffer[] = [];
+  let offset = 0;
+  for await (const entry of readAhead(walk(root, ''), prepare, READ_AHEAD_ITEMS)) {
+    const name = Buffer.from(entry.kind === 'emptyFolder' ? `${entry.relative}/` : entry.relative, 'utf8');
+    const headerOffset = offset;
+    if (entry.kind === 'chunked') {
+      const method = entry.compress ? DEFLATED : STORED;
+      const header = localFileHeader(name, entry, method, undefined);
+      yield header;
+      offset += header.length;
+      let crc = 0;
+      let size = 0;
+      let compressedSize = 0;
+      for await (const chunk of fileChunks(entry.absolute, entry.size, entry.compress)) {
+        crc = crc32(chunk.raw, crc);
+        size += chunk.raw.length;
+        compressedSize += chunk.data.length;
+        yield chunk.data;
+        offset += chunk.data.length;
       }
-      const started = this.addLazily(entry);
-      await previousStarted;
-      previousStarted = started;
+      const sizes = { crc, size, compressedSize };
+      const descriptor = dataDescriptor(sizes);
+      yield descriptor;
+      offset += descriptor.length;
+      central.push(centralDirectoryRecord(name, entry, method, sizes, headerOffset, true));
+    } else {
+      const sizes =
+        entry.kind === 'whole' ? { crc: entry.crc, size: entry.size, compressedSize: entry.data.length } : { crc: 0, size: 0, compressedSize: 0 };
+      const method = entry.kind === 'whole' ? entry.method : STORED;
+      const header = localFileHeader(name, entry, method, sizes);
+      yield header;
+      offset += header.length;
+      if (entry.kind === 'whole' && entry.data.length > 0) {
+        yield entry.data;
+        offset += entry.data.length;
+      }
+      central.push(centralDirectoryRecord(name, entry, method, sizes, headerOffset, false));
     }
   }
-
-  /** Hands the entry to yazl as a stream opened when yazl reaches it; resolves then. */
-  private addLazily(entry: ContentEntry): Promise<void> {
-    const size = entry.kind === 'buffer' ? entry.data.length : entry.size;
-    return new Promise((resolve) => {
-      const started = () => {
-        this.waiting.delete(started);
-        resolve();
-      };
-      this.waiting.add(started);
-      this.zip.addReadStreamLazy(entry.relative, { ...entry.options, size }, this.opener(entry, started));
-    });
+  const centralOffset = offset;
+  for (const record of central) {
+    yield record;
+    offset += record.length;
   }
+  yield endOfCentralDirectory(central.length, offset - centralOffset, centralOffset);
+}
 
-  /**
-   * The callback yazl calls when it reaches the entry, and keeps until the archive ends (10,000 files: 10,000 of them):
-   * it holds the entry, data included, only until called.
-   */
-  private opener(entry: ContentEntry, started: () => void): (callback: (error: Error | null, stream?: Readable) => void) => void {
-    let pending: { readonly entry: ContentEntry; readonly started: () => void } | undefined = { entry, started };
-    return (callback) => {
-      const reached = pending as NonNullable<typeof pending>;
-      pending = undefined;
-      reached.started();
-      callback(null, this.open(reached.entry));
-    };
-  }
+const STORED = 0;
+const DEFLATED = 8;
+/** Bit 3: CRC-32 and sizes follow the data (data descriptor); bit 11: the name is UTF-8. */
+const FLAG_DATA_DESCRIPTOR = 1 << 3;
+const FLAG_UTF8 = 1 << 11;
+/** Made by: UNIX (3), so the high 16 bits of the external attributes are the mode; specification version 6.3. */
+const VERSION_MADE_BY = (3 << 8) | 63;
+const VERSION_NEEDED = 20;
+const VERSION_NEEDED_ZIP64 = 45;
+/** Sizes and offsets above this are written in ZIP64 fields (0xffffffff itself means "see the ZIP64 field"). */
+const MAX_32 = 0xfffffffe;
+const MAX_ENTRIES_16 = 0xfffe;
+const MSDOS_DIRECTORY = 0x10;
 
-  private open(entry: ContentEntry): Readable {
-    const stream = entry.kind === 'buffer' ? readableOf(entry.data) : fs.createReadStream(entry.absolute, { highWaterMark: FILE_CHUNK_BYTES });
-    // yazl listens for errors only on the streams it opens itself.
-    stream.once('error', (error) => this.out.destroy(error));
-    this.streams.add(stream);
-    stream.once('close', () => this.streams.delete(stream));
-    if (this.stopped) stream.destroy();
-    return stream;
+interface EntrySizes {
+  readonly crc: number;
+  readonly size: number;
+  readonly compressedSize: number;
+}
+
+function needsZip64(sizes: EntrySizes, headerOffset: number): boolean {
+  return sizes.size > MAX_32 || sizes.compressedSize > MAX_32 || headerOffset > MAX_32;
+}
+
+/** A local file header; without `sizes` they follow the data in a data descriptor. */
+function localFileHeader(name: Buffer, entry: EntryMeta, method: number, sizes: EntrySizes | undefined): Buffer {
+  const header = Buffer.alloc(30 + name.length);
+  const { time, date } = dosDateTime(entry.mtime);
+  header.writeUInt32LE(0x04034b50, 0);
+  header.writeUInt16LE(VERSION_NEEDED, 4);
+  header.writeUInt16LE(FLAG_UTF8 | (sizes ? 0 : FLAG_DATA_DESCRIPTOR), 6);
+  header.writeUInt16LE(method, 8);
+  header.writeUInt16LE(time, 10);
+  header.writeUInt16LE(date, 12);
+  // Whole entries are at most WHOLE_FILE_MAX_BYTES: their sizes always fit here.
+  header.writeUInt32LE(sizes?.crc ?? 0, 14);
+  header.writeUInt32LE(sizes?.compressedSize ?? 0, 18);
+  header.writeUInt32LE(sizes?.size ?? 0, 22);
+  header.writeUInt16LE(name.length, 26);
+  header.writeUInt16LE(0, 28);
+  name.copy(header, 30);
+  return header;
+}
+
+/** The data descriptor after a streamed entry: 8-byte sizes when they need ZIP64 (APPNOTE 4.3.9). */
+function dataDescriptor(sizes: EntrySizes): Buffer {
+  const zip64 = sizes.size > MAX_32 || sizes.compressedSize > MAX_32;
+  const descriptor = Buffer.alloc(zip64 ? 24 : 16);
+  descriptor.writeUInt32LE(0x08074b50, 0);
+  descriptor.writeUInt32LE(sizes.crc, 4);
+  if (zip64) {
+    descriptor.writeBigUInt64LE(BigInt(sizes.compressedSize), 8);
+    descriptor.writeBigUInt64LE(BigInt(sizes.size), 16);
+  } else {
+    descriptor.writeUInt32LE(sizes.compressedSize, 8);
+    descriptor.writeUInt32LE(sizes.size, 12);
   }
+  return descriptor;
+}
+
+/** An entry's central directory record, with the mtime in an extended timestamp field and ZIP64 sizes when needed. */
+function centralDirectoryRecord(name: Buffer, entry: EntryMeta, method: number, sizes: EntrySizes, headerOffset: number, streamed: boolean): Buffer {
+  const zip64 = needsZip64(sizes, headerOffset);
+  const extraLength = 9 + (zip64 ? 28 : 0);
+  const record = Buffer.alloc(46 + name.length + extraLength);
+  const { time, date } = dosDateTime(entry.mtime);
+  record.writeUInt32LE(0x02014b50, 0);
+  record.writeUInt16LE(VERSION_MADE_BY, 4);
+  record.writeUInt16LE(zip64 ? VERSION_NEEDED_ZIP64 : VERSION_NEEDED, 6);
+  record.writeUInt16LE(FLAG_UTF8 | (streamed ? FLAG_DATA_DESCRIPTOR : 0), 8);
+  record.writeUInt16LE(method, 10);
+  record.writeUInt16LE(time, 12);
+  record.writeUInt16LE(date, 14);
+  record.writeUInt32LE(sizes.crc, 16);
+  record.writeUInt32LE(zip64 ? 0xffffffff : sizes.compressedSize, 20);
+  record.writeUInt32LE(zip64 ? 0xffffffff : sizes.size, 24);
+  record.writeUInt16LE(name.length, 28);
+  record.writeUInt16LE(extraLength, 30);
+  // comment length, disk number, internal attributes: 0
+  const folder = (entry.mode & 0o170000) === 0o040000;
+  record.writeUInt32LE((((entry.mode & 0xffff) << 16) | (folder ? MSDOS_DIRECTORY : 0)) >>> 0, 38);
+  record.writeUInt32LE(zip64 ? 0xffffffff : headerOffset, 42);
+  name.copy(record, 46);
+  let at = 46 + name.length;
+  // Extended timestamp ("UT", APPNOTE 4.6): the mtime in UNIX seconds, in UTC (the DOS time is local and 2 s coarse).
+  record.writeUInt16LE(0x5455, at);
+  record.writeUInt16LE(5, at + 2);
+  record.writeUInt8(1, at + 4);
+  record.writeInt32LE(Math.max(-0x80000000, Math.min(0x7fffffff, Math.floor(entry.mtime.getTime() / 1000))), at + 5);
+  at += 9;
+  if (zip64) {
+    record.writeUInt16LE(0x0001, at);
+    record.writeUInt16LE(24, at + 2);
+    record.writeBigUInt64LE(BigInt(sizes.size), at + 4);
+    record.writeBigUInt64LE(BigInt(sizes.compressedSize), at + 12);
+    record.writeBigUInt64LE(BigInt(headerOffset), at + 20);
+  }
+  return record;
+}
+
+/** The end of central directory record, preceded by the ZIP64 record and locator when a count or offset needs them. */
+function endOfCentralDirectory(entries: number, centralSize: number, centralOffset: number): Buffer {
+  const zip64 = entries > MAX_ENTRIES_16 || centralSize > MAX_32 || centralOffset > MAX_32;
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(zip64 ? 0xffff : entries, 8);
+  end.writeUInt16LE(zip64 ? 0xffff : entries, 10);
+  end.writeUInt32LE(zip64 ? 0xffffffff : centralSize, 12);
+  end.writeUInt32LE(zip64 ? 0xffffffff : centralOffset, 16);
+  if (!zip64) return end;
+  const record = Buffer.alloc(56);
+  record.writeUInt32LE(0x06064b50, 0);
+  record.writeBigUInt64LE(BigInt(56 - 12), 4);
+  record.writeUInt16LE(VERSION_MADE_BY, 12);
+  record.writeUInt16LE(VERSION_NEEDED_ZIP64, 14);
+  record.writeBigUInt64LE(BigInt(entries), 24);
+  record.writeBigUInt64LE(BigInt(entries), 32);
+  record.writeBigUInt64LE(BigInt(centralSize), 40);
+  record.writeBigUInt64LE(BigInt(centralOffset), 48);
+  const locator = Buffer.alloc(20);
+  locator.writeUInt32LE(0x07064b50, 0);
+  locator.writeBigUInt64LE(BigInt(centralOffset + centralSize), 8);
+  locator.writeUInt32LE(1, 16);
+  return Buffer.concat([record, locator, end]);
+}
+
+const MIN_DOS_DATE = new Date(1980, 0, 1);
+const MAX_DOS_DATE = new Date(2107, 11, 31, 23, 59, 58);
+
+/** MS-DOS date and time (local time, 2 s steps, 1980-2107), as zip headers carry them. */
+function dosDateTime(mtime: Date): { time: number; date: number } {
+  const d = mtime < MIN_DOS_DATE ? MIN_DOS_DATE : mtime > MAX_DOS_DATE ? MAX_DOS_DATE : mtime;
+  return {
+    time: (d.getHours() << 11) | (d.getMinutes() << 5) | Math.floor(d.getSeconds() / 2),
+    date: ((d.getFullYear() - 1980) << 9) | ((d.getMonth() + 1) << 5) | d.getDate(),
+  };
 }
 
 /** The folder's items, depth first, names sorted by code unit: the archive never depends on the disk's order. */
@@ -304,19 +417,80 @@ async function* walk(absolute: string, relative: string): AsyncGenerator<FolderI
 async function prepare(item: FolderItem): Promise<PreparedEntry> {
   if (item.kind === 'symlink') {
     const [target, stats] = await Promise.all([fs.promises.readlink(item.absolute), fs.promises.lstat(item.absolute)]);
-    const options = { mode: SYMLINK | 0o777, mtime: stats.mtime, compress: false };
-    return { kind: 'buffer', relative: item.relative, data: Buffer.from(target, 'utf8'), options };
+    const data = Buffer.from(target, 'utf8');
+    return { kind: 'whole', relative: item.relative, mode: SYMLINK | 0o777, mtime: stats.mtime, method: STORED, crc: crc32(data), size: data.length, data };
   }
   if (item.kind === 'emptyFolder') {
     const stats = await fs.promises.stat(item.absolute);
     return { kind: 'emptyFolder', relative: item.relative, mode: stats.mode, mtime: stats.mtime };
   }
   const { stats, content } = await readFileOrSample(item.absolute);
-  const compress = stats.size <= SAMPLE_BYTES || (await compresses(content.subarray(0, SAMPLE_BYTES)));
-  const options = { mode: stats.mode, mtime: stats.mtime, compress };
-  return stats.size <= BUFFERED_FILE_MAX_BYTES
-    ? { kind: 'buffer', relative: item.relative, data: content, options }
-    : { kind: 'stream', relative: item.relative, absolute: item.absolute, size: stats.size, options };
+  const meta = { relative: item.relative, mode: stats.mode & 0xffff, mtime: stats.mtime };
+  if (stats.size > WHOLE_FILE_MAX_BYTES) {
+    const compress = await compresses(content.subarray(0, SAMPLE_BYTES));
+    return { ...meta, kind: 'chunked', absolute: item.absolute, size: stats.size, compress };
+  }
+  // A file read whole is judged by its own deflated size: no sample to deflate first.
+  const crc = crc32(content);
+  const deflated = await deflateRaw(content, {});
+  const keep = content.length <= SAMPLE_BYTES ? deflated.length < content.length : shrankEnough(content, deflated);
+  return keep
+    ? { ...meta, kind: 'whole', method: DEFLATED, crc, size: content.length, data: deflated }
+    : { ...meta, kind: 'whole', method: STORED, crc, size: content.length, data: content };
+}
+
+interface Chunk {
+  /** The file's bytes. */
+  readonly raw: Buffer;
+  /** What goes into the zip: `raw` deflated, or `raw` itself when stored. */
+  readonly data: Buffer;
+}
+
+/** A large file's pieces in order, {@link CHUNKS_AHEAD} read (and deflated) at once; the file is closed at the end. */
+async function* fileChunks(file: string, size: number, compress: boolean): AsyncGenerator<Chunk> {
+  const fd = await open(file, READ_NON_BLOCKING);
+  const pending: Promise<Chunk>[] = [];
+  let next = 0;
+  const startMore = () => {
+    while (pending.length < CHUNKS_AHEAD && next < size) {
+      const length = Math.min(CHUNK_BYTES, size - next);
+      const chunk = readChunk(fd, file, next, length, compress, next + length >= size);
+      chunk.catch(() => undefined); // rethrown when its turn comes; never unhandled if the writer stops first
+      pending.push(chunk);
+      next += length;
+    }
+  };
+  try {
+    if (!(await fstat(fd)).isFile()) throw new Error(`Cannot zip ${file}: no longer a regular file`);
+    startMore();
+    while (pending.length > 0) {
+      const chunk = await (pending.shift() as Promise<Chunk>);
+      startMore();
+      yield chunk;
+    }
+  } finally {
+    await Promise.allSettled(pending); // reads still in flight use the descriptor
+    await close(fd);
+  }
+}
+
+/** The piece of `file` at `position`, deflated with the 32 KiB before it as dictionary, ending with a sync flush unless last. */
+async function readChunk(fd: number, file: string, position: number, length: number, compress: boolean, last: boolean): Promise<Chunk> {
+  const dictionaryBytes = compress ? Math.min(position, DICTIONARY_BYTES) : 0;
+  const buffer = Buffer.allocUnsafeSlow(dictionaryBytes + length);
+  let filled = 0;
+  while (filled < buffer.length) {
+    const { bytesRead } = await read(fd, buffer, filled, buffer.length - filled, position - dictionaryBytes + filled);
+    if (bytesRead === 0) throw new Error(`Cannot zip ${file}: it shrank while being zipped`);
+    filled += bytesRead;
+  }
+  const raw = buffer.subarray(dictionaryBytes);
+  if (!compress) return { raw, data: raw };
+  const data = await deflateRaw(raw, {
+    dictionary: dictionaryBytes > 0 ? buffer.subarray(0, dictionaryBytes) : undefined,
+    finishFlush: last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
+  });
+  return { raw, data };
 }
 
 const open = promisify(fs.open);
@@ -335,7 +509,7 @@ async function readFileOrSample(file: string): Promise<{ stats: fs.Stats; conten
   try {
     const stats = await fstat(fd);
     if (!stats.isFile()) throw new Error(`Cannot zip ${file}: no longer a regular file`);
-    const wanted = stats.size <= BUFFERED_FILE_MAX_BYTES ? stats.size : SAMPLE_BYTES;
+    const wanted = stats.size <= WHOLE_FILE_MAX_BYTES ? stats.size : SAMPLE_BYTES;
     const content = Buffer.allocUnsafeSlow(wanted);
     let filled = 0;
     while (filled < wanted) {
@@ -349,6 +523,11 @@ async function readFileOrSample(file: string): Promise<{ stats: fs.Stats; conten
   }
 }
 
+/** zlib's raw deflate on the thread pool (level 6 unless told: Info-ZIP's default too). */
+function deflateRaw(data: Buffer, options: zlib.ZlibOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) => zlib.deflateRaw(data, options, (error, deflated) => (error ? reject(error) : resolve(deflated))));
+}
+
 /** The sample is deflated at level 1: quick, and enough to tell noise from text. */
 const SAMPLE_DEFLATE_OPTIONS: zlib.ZlibOptions = { level: 1 };
 
@@ -358,18 +537,30 @@ function shrankEnough(sample: Buffer, deflated: Buffer): boolean {
 }
 
 /** Whether deflate shrinks the sample enough to be worth its CPU (on zlib's thread pool). */
-function compresses(sample: Buffer): Promise<boolean> {
-  return new Promise((resolve, reject) =>
-    zlib.deflateRaw(sample, SAMPLE_DEFLATE_OPTIONS, (error, deflated) => {
-      if (error) reject(error);
-      else resolve(shrankEnough(sample, deflated));
-    }),
-  );
+async function compresses(sample: Buffer): Promise<boolean> {
+  return shrankEnough(sample, await deflateRaw(sample, SAMPLE_DEFLATE_OPTIONS));
 }
 
 /** {@link compresses} for content already in memory (about a millisecond for a full sample). */
 function compressesSync(sample: Buffer): boolean {
   return shrankEnough(sample, zlib.deflateRawSync(sample, SAMPLE_DEFLATE_OPTIONS));
+}
+
+let crc32Function: ((data: Uint8Array, previous?: number) => number) | undefined;
+
+/** CRC-32 as zip computes it: zlib.crc32 where Node has it (every Lambda Node.js runtime), else yazl's buffer-crc32. */
+function crc32(data: Buffer, previous = 0): number {
+  if (crc32Function === undefined) {
+    const native = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
+    if (typeof native === 'function') {
+      crc32Function = native;
+    } else {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports, import/no-extraneous-dependencies
+      const bufferCrc32 = require('buffer-crc32') as { unsigned: (buf: Buffer, previous?: number) => number };
+      crc32Function = (buf, prev) => bufferCrc32.unsigned(buf as Buffer, prev);
+    }
+  }
+  return crc32Function(data, previous) >>> 0;
 }
 
 /**
@@ -401,16 +592,4 @@ async function* readAhead<T, R>(items: AsyncIterator<T>, prepareItem: (item: T) 
   } finally {
     await items.return?.(undefined);
   }
-}
-
-/** A stream of one buffer, as cheap as a stream gets. */
-function readableOf(data: Buffer): Readable {
-  let sent = false;
-  return new Readable({
-    read() {
-      if (!sent) this.push(data);
-      sent = true;
-      this.push(null);
-    },
-  });
 }
