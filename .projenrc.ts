@@ -118,6 +118,48 @@ project.eslint?.addOverride({
 } as any);
 // The npm tarball carries lib/, assets/ and the docs, not the repository's tooling.
 project.npmignore?.exclude('/.ci/', '/bench/', '/examples/', '/scripts/', '/rosetta/', '/tmp/', '/test-reports/', '/coverage/');
+// The rooms of src/, guarded by lint rather than by a test that greps:
+// - runtime/, shared/ and local/ never load aws-cdk-lib or constructs (they run in Lambda or a plain Node process);
+// - runtime/ and shared/ never import local/ or the constructs; shared/ imports neither runtime/ nor local/;
+// - the constructs reach runtime/ and local/ only from the `*.lambda.ts` bundle entries;
+// - local/ reaches runtime/ through runtime/index, and through the crash reporter's handler, which it runs exactly as
+//   the construct deploys it. local/internal/zip.ts still borrows the runtime's entry-name check (zip-safety.ts) until
+//   it is replaced by the runtime's own extraction.
+const CONSTRUCT_FILES = ['./src/!(*.lambda).ts', './src/private/**'];
+project.eslint?.addRules({
+  'import/no-restricted-paths': [
+    'error',
+    {
+      zones: [
+        { target: ['./src/runtime', './src/shared'], from: './src/local', message: 'runtime/ and shared/ never import the local tooling' },
+        { target: ['./src/runtime', './src/shared'], from: './src/private', message: 'runtime/ and shared/ never import the constructs' },
+        { target: ['./src/runtime', './src/shared'], from: './src/*.ts', message: 'runtime/ and shared/ never import the constructs' },
+        { target: './src/shared', from: './src/runtime', message: 'shared/ is the pure contract: it never imports the runtime' },
+        { target: CONSTRUCT_FILES, from: './src/runtime', message: 'constructs reach the runtime only from *.lambda.ts bundle entries' },
+        { target: CONSTRUCT_FILES, from: './src/local', message: 'constructs never import the local tooling' },
+        {
+          target: './src/local',
+          from: './src/runtime',
+          except: ['./index.ts', './crash-reporter.ts', './zip-safety.ts'],
+          message: 'local/ reaches the runtime through runtime/index (and the crash reporter it runs as deployed)',
+        },
+      ],
+    },
+  ],
+});
+project.eslint?.addOverride({
+  files: ['src/runtime/**/*.ts', 'src/shared/**/*.ts', 'src/local/**/*.ts'],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          { group: ['aws-cdk-lib', 'aws-cdk-lib/*', 'constructs'], message: 'runtime/, shared/ and local/ load without aws-cdk-lib and constructs' },
+        ],
+      },
+    ],
+  },
+});
 // Tests craft zip archives byte by byte: bit fields (modes, flags, DOS dates) are their subject.
 project.eslint?.addOverride({ files: ['test/**/*.ts'], rules: { 'no-bitwise': 'off' } });
 
