@@ -3,7 +3,8 @@
  * Never repeat one of these numbers elsewhere: import it.
  *
  * Sources: CodePipeline quotas (https://docs.aws.amazon.com/codepipeline/latest/userguide/limits.html) and the
- * CodePipeline API model (../shared/aws/codepipeline-job-api-shapes.json, shapes named below).
+ * CodePipeline API model (`codepipeline-2015-07-09`; its job API part is test/fixtures/aws/codepipeline-job-api-shapes.json,
+ * checked against these limits by test/local/job-api-shapes.test.ts; shapes named below).
  */
 
 /** Action configuration values (UserParameters) are at most 1000 characters after variable substitution (quotas). */
