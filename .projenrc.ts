@@ -235,7 +235,7 @@ if (bundleTask) {
 // command away. Updating snapshots stays a deliberate jest call on the suites concerned (see the README, Develop).
 project.tasks.removeTask('test:update');
 
-// Benchmarks (design §6): ratios against baselines measured in the same run. A full run writes
+// Benchmarks (the README's Performance section): ratios against baselines measured in the same run. A full run writes
 // bench/results/<date>.json (committed: the README's Performance table is generated from the newest one); quick and
 // partial runs write tmp/bench/results.json. Runs from source after `npm ci` (children are compiled by esbuild, never
 // timed under ts-node); BENCH_QUICK=1 is the CI smoke. Generated artifacts are cached in bench/.cache.

@@ -3,7 +3,7 @@
  * run (interleaved rounds, paired ratios with 95 % intervals, fresh child processes where cold start matters). Prints
  * a table. A full run (no BENCH_QUICK, BENCH_ONLY or BENCH_DATASETS) writes bench/results/<date>.json, committed with
  * the machine, the commit and every sample, and regenerates the README's Performance table from it; other runs write
- * tmp/bench/results.json. Targets are design §6 (bench/targets.ts).
+ * tmp/bench/results.json. Targets are the README's Performance targets (bench/targets.ts).
  *
  * Environment:
  *   BENCH_QUICK=1       CI smoke: 20 MB artifacts, fewer runs (same keys, noisier figures)

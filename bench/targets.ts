@@ -1,5 +1,5 @@
 /**
- * The targets of design §6, their verdicts, and the table `npx projen bench` prints and the README carries.
+ * The targets of the README's Performance targets, their verdicts, and the table `npx projen bench` prints and the README carries.
  *
  * A target whose suite was asked for but did not run (skipped, failed, or a key renamed away) is "missed", never "not
  * measured": a benchmark cannot pass by not running. Targets marked `strict` are the small set that is stable on a
@@ -26,7 +26,7 @@ const DATASETS = [
   { suffix: 'Modules', label: 'node_modules-like' },
 ];
 
-/** Per-dataset artifact targets (design §6: ~200 MB each, at the same settings as the baseline). */
+/** Per-dataset artifact targets (the README's Performance targets: ~200 MB each, at the same settings as the baseline). */
 function artifactTargets(): Target[] {
   return DATASETS.flatMap(({ suffix, label }): Target[] => [
     { key: `uploadSpeedVsZip${suffix}`, label: `upload speed, ${label}`, suite: 'upload', baseline: '`zip -r -n <what ours stores>` + Upload', min: 1.0 },

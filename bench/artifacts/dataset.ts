@@ -1,6 +1,6 @@
 /**
  * The artifacts the streaming benchmarks move, generated deterministically from a seed, zipped with Info-ZIP the way
- * CodeBuild/source actions produce artifacts, and cached under bench/.cache. Two kinds (design §6):
+ * CodeBuild/source actions produce artifacts, and cached under bench/.cache. Two kinds (the README's Performance targets):
  * - media-heavy: many small text files (sources, JSON, docs) and a few large binaries (media, model weights, a native
  *   library), most of its bytes incompressible;
  * - node_modules-like: thousands of text files in a package tree (sources, typings, source maps, manifests), a few small

@@ -1,5 +1,5 @@
 /**
- * Handler bundle size, measured the way consumers build (design §6, issue #16): the PACKED package (`npm pack` after
+ * Handler bundle size, measured the way consumers build (the README's Performance targets, issue #16): the PACKED package (`npm pack` after
  * compile, so lib/ and lib-esm/ as npm ships them) installed into a temporary app, three handlers bundled by esbuild
  * (minified, `@aws-sdk/*` external because the Lambda Node.js runtime provides it, node22), as ESM and as CommonJS:
  *

@@ -10,7 +10,7 @@ import type { BenchConfig, Figures } from '../run';
 
 const OUT = path.join(SCRATCH_DIR, 'handler');
 
-/** How a user's handler is bundled for Lambda (design §2, §6). */
+/** How a user's handler is bundled for Lambda (the README's Performance section). */
 const LAMBDA_BUNDLE: CompileOptions = {
   bundlePackages: true,
   external: ['@aws-sdk/*'],

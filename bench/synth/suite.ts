@@ -101,7 +101,7 @@ export async function synthSuite(config: BenchConfig): Promise<Figures> {
 }
 
 /**
- * Lambda functions the candidate adds beyond the user's, per extra stage: 0 when its helpers are singletons (design §6:
+ * Lambda functions the candidate adds beyond the user's, per extra stage: 0 when its helpers are singletons (the README's Performance targets:
  * "the template grows by no per-stage Lambda beyond the user's own").
  */
 function perStageGrowth(figures: Figures, stages: number[]): number | null {

@@ -26,8 +26,8 @@ function yazl(): typeof import('yazl') {
 let crc32Checked = false;
 
 /**
- * yazl computes CRC-32 with buffer-crc32, a JavaScript table loop (~126 MB/s measured); zlib.crc32 (Node >= 20.15 and
- * 22.2, so every Lambda Node.js runtime) gives the same values ~6x faster. yazl looks `unsigned` up at each call, so
+ * yazl computes CRC-32 with buffer-crc32, a JavaScript table loop; zlib.crc32 (Node >= 20.15 and 22.2, so every
+ * Lambda Node.js runtime) gives the same values in native code, several times faster. yazl looks `unsigned` up at each call, so
  * swapping it in makes uploads of large artifacts markedly cheaper. Without zlib.crc32, nothing changes.
  */
 function useNativeCrc32(): void {
@@ -170,7 +170,7 @@ class Coalescer extends Transform {
  * the entry count need them: APPNOTE.TXT 4.3, 4.4 and 4.5.3).
  *
  * - a large file's compressibility is judged on a sample, its first 64 KiB deflated at level 1: when the sample does
- *   not shrink below 90 %, the entry is stored (method 0) instead of deflated (zlib spends ~55 MB/s to shrink random
+ *   not shrink below 90 %, the entry is stored (method 0) instead of deflated (zlib spends real CPU time to shrink random
  *   data by nothing). A file read whole is deflated and judged by the result by the same rule, except that one up to
  *   64 KiB is kept deflated whenever deflate shrinks it at all; one deflate does not shrink is stored, as Info-ZIP does.
  * - the next {@link READ_AHEAD_ITEMS} items are prepared ahead, in parallel: a small file is read whole and deflated

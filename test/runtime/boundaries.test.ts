@@ -1,6 +1,7 @@
 /**
- * The runtime's house rules, checked on the sources: it never imports aws-cdk-lib or constructs (design §2), and the
- * heavy parts load on first use, not at import (the cold-start target of design §6).
+ * The runtime's house rules, checked on the sources: it never imports aws-cdk-lib or constructs (the lint zones in
+ * .projenrc.ts guard the same at lint time), and the heavy parts load on first use, not at import (the cold-start
+ * target in the README's Performance section).
  */
 import * as fs from 'fs';
 import * as path from 'path';

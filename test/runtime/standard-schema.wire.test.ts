@@ -162,7 +162,7 @@ describe('Standard Schema at run time', () => {
     expect(result.failureDetails?.message).toMatch(/validator exploded/);
   });
 
-  test('a written parameters type still wins over the schema (the JSON Schema form of design §3)', async () => {
+  test('a written parameters type still wins over the schema (the JSON Schema form the README shows)', async () => {
     interface P {
       environment: string;
     }
