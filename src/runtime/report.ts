@@ -203,6 +203,8 @@ async function send(
   const deadline =
     given !== undefined && Number.isFinite(given.remainingTimeMs()) ? given : budgetFromNow(REPORT_RETRY_BUDGET_WITHOUT_DEADLINE_MS);
   const timeLeft = () => deadline.remainingTimeMs() - deadline.reserveMs;
+  // What the service said last: an attempt cut short by the deadline reports it instead of the abort.
+  let lastServiceError: unknown;
   for (let attempt = 1; ; attempt++) {
     const left = timeLeft();
     const controller = new AbortController();
@@ -222,13 +224,15 @@ async function send(
         return 'job-not-found';
       }
       if (controller.signal.aborted) {
+        const earlier = lastServiceError !== undefined ? `; the attempt before it failed with ${describeError(lastServiceError)}` : '';
         throw new JobReportError(
           `${operation} did not complete within the invocation's remaining time (attempt ${attempt}, ${Math.max(0, Math.round(left))} ms left ` +
-            'for it); the invocation fails so that Lambda retries it',
+            `for it${earlier}); the invocation fails so that Lambda retries it`,
           error,
           attempt,
         );
       }
+      lastServiceError = error;
       const roleError = jobResultRoleErrorOf(error);
       if (roleError !== undefined && !isRetryable(roleError.cause)) {
         // Without the role nothing can be reported, a failure no more than the success: say what was tried.
