@@ -175,7 +175,8 @@ project.package.addField('exports', {
   './package.json': './package.json',
 });
 project.package.addField('sideEffects', false);
-project.postCompileTask.exec('ts-node --transpile-only --project tsconfig.dev.json scripts/build-esm.ts');
+// Part of `compile` itself (not post-compile), so that `npx projen compile && npx projen package:js` packs it too.
+project.compileTask.exec('ts-node --transpile-only --project tsconfig.dev.json scripts/build-esm.ts');
 project.gitignore.exclude('/lib-esm/');
 project.npmignore?.include('/lib-esm/');
 

@@ -14,8 +14,14 @@ const TOOLCHAINS = {
   dotnet: ['dotnet'],
   go: ['go'],
 };
-// The library's own Lambda code, bundled by `npx projen bundle` (part of compile); constructs load it at the user's synth.
-const ASSETS = ['assets/crash-reporter.lambda/index.js'];
+// What compile builds besides jsii's lib/: the library's own Lambda code (bundled by `npx projen bundle`; constructs
+// load it at the user's synth) and the ESM build that package.json's `import` conditions name (scripts/build-esm.ts).
+const ASSETS = [
+  'assets/crash-reporter.lambda/index.js',
+  'lib-esm/runtime/index.mjs',
+  'lib-esm/runtime/core.mjs',
+  'lib-esm/local/index.mjs',
+];
 
 function onPath(command) {
   const exts = process.platform === 'win32' ? (process.env.PATHEXT || '.EXE;.CMD').split(';') : [''];
@@ -40,7 +46,7 @@ const [what, arg] = process.argv.slice(2);
 if (what === 'assets') {
   const absent = ASSETS.filter((f) => !fs.existsSync(f) || fs.statSync(f).size === 0);
   if (absent.length > 0) {
-    console.error(`packaging: ${absent.join(', ')} missing: run \`npx projen compile\` (it bundles the Lambda assets) before packaging; a tarball without them fails at the user's synth`);
+    console.error(`packaging: ${absent.join(', ')} missing: run \`npx projen compile\` (it bundles the Lambda assets and builds the ESM entry points) before packaging; a tarball without them fails at the user's synth or import`);
     process.exit(1);
   }
 } else if (what === 'has') {
