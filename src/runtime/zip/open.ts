@@ -83,7 +83,7 @@ export async function listEntries(zip: ZipArchive, artifact: string, signal?: Ab
 
 export async function openYauzlZip(source: ZipSource, artifact: string, limits?: Pick<ExtractionLimits, 'maxEntries'>): Promise<ZipFile> {
   // decodeStrings off: yauzl would refuse unsafe names itself, with terse messages; we decode the names (CP437 or
-  // UTF-8, Info-ZIP Unicode Path) with its own getFileNameLowLevel and check them in zip-safety.ts.
+  // UTF-8, Info-ZIP Unicode Path) with its own getFileNameLowLevel and check them in safety.ts.
   const options = { lazyEntries: true, autoClose: false, validateEntrySizes: true, decodeStrings: false, strictFileNames: false };
   const { reader, size } = 'file' in source ? await fileReader(source.file) : { reader: source.reader as RandomAccessReader, size: source.size };
   let zip: ZipFile;
