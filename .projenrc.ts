@@ -123,7 +123,7 @@ project.npmignore?.exclude('/.ci/', '/bench/', '/examples/', '/scripts/', '/rose
 // - runtime/ and shared/ never import local/ or the constructs; shared/ imports neither runtime/ nor local/;
 // - the constructs reach runtime/ and local/ only from the `*.lambda.ts` bundle entries;
 // - local/ reaches runtime/ through runtime/index, and through the crash reporter's handler, which it runs exactly as
-//   the construct deploys it. local/internal/zip.ts still borrows the runtime's entry-name check (zip-safety.ts) until
+//   the construct deploys it. local/internal/zip.ts still borrows the runtime's entry-name check (zip/safety.ts) until
 //   it is replaced by the runtime's own extraction.
 const CONSTRUCT_FILES = ['./src/!(*.lambda).ts', './src/private/**'];
 project.eslint?.addRules({
@@ -140,7 +140,7 @@ project.eslint?.addRules({
         {
           target: './src/local',
           from: './src/runtime',
-          except: ['./index.ts', './crash-reporter.ts', './zip-safety.ts'],
+          except: ['./index.ts', './crash-reporter.ts', './zip/safety.ts'],
           message: 'local/ reaches the runtime through runtime/index (and the crash reporter it runs as deployed)',
         },
       ],

@@ -24,10 +24,10 @@ const ROOT = path.resolve(__dirname, '..');
 const LAZY_REQUIRE = /\brequire\((['"])([^'"]+)\1\)/g;
 
 /**
- * Optional lazy requires that must reach the very instance a CommonJS package requires: yazl's buffer-crc32 (zip-write
+ * Optional lazy requires that must reach the very instance a CommonJS package requires: yazl's buffer-crc32 (zip/write.ts
  * swaps its CRC function for zlib's). An import would get the package's ESM copy instead. They stay `require()` calls
- * (esbuild's `__require` shim is turned back into `require`), inside zip-write's try/catch: a bundler resolves them to
- * the CommonJS instance yazl uses; unbundled ESM has no `require`, and zip-write keeps yazl's own CRC function.
+ * (esbuild's `__require` shim is turned back into `require`), inside zip/write.ts's try/catch: a bundler resolves them to
+ * the CommonJS instance yazl uses; unbundled ESM has no `require`, and zip/write.ts keeps yazl's own CRC function.
  */
 const KEEP_AS_REQUIRE = ['buffer-crc32'];
 
@@ -52,7 +52,8 @@ export async function buildEsm(outDir: string = path.join(ROOT, 'lib-esm')): Pro
     // can then drop a whole module, the static imports of its packages included, when the handler does not use it.
     entryPoints: ['runtime', 'shared'].flatMap((dir) =>
       fs
-        .readdirSync(path.join(ROOT, 'src', dir))
+        // Recursive: runtime/zip/ holds the zip modules, each its own entry point like the others.
+        .readdirSync(path.join(ROOT, 'src', dir), { recursive: true, encoding: 'utf8' })
         .filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))
         .map((file) => path.join(ROOT, 'src', dir, file)),
     ),

@@ -9,9 +9,11 @@ import { pipeline } from 'stream/promises';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from './logger';
 import { getObjectStream, objectSize, s3RandomAccessReader, s3Url, TransferOptions, uploadObject } from './s3';
-import { ArtifactEntry, extractZip, ExtractSummary, listEntries, openZip, openZipEntryStream, readZipEntry } from './zip-read';
-import { ExtractionLimits, resolveLimits } from './zip-safety';
-import { FileSpec, zipDirectory, zipFiles } from './zip-write';
+import { extractZip } from './zip/extract';
+import { ArtifactEntry, ExtractSummary, listEntries, openZip } from './zip/open';
+import { openZipEntryStream, readZipEntry } from './zip/read';
+import { ExtractionLimits, resolveLimits } from './zip/safety';
+import { FileSpec, zipDirectory, zipFiles } from './zip/write';
 import type { EncryptionKey, JobArtifact, S3ArtifactLocation } from '../shared/event';
 import { READ_FILE_DEFAULT_MAX_BYTES, READ_FILE_MEMORY_FRACTION } from '../shared/limits';
 

@@ -16,16 +16,16 @@ export type { PipelineJob, LambdaContextLike } from './pipeline-job';
 export type { JobResult, Progress, ContinueLater } from './results';
 export { InputArtifact, OutputArtifact } from './artifacts';
 export type { ExtractOptions } from './artifacts';
-export type { ArtifactEntry, ExtractSummary } from './zip-read';
-export type { FileContent, FileSpec, FileWithMode } from './zip-write';
-export { ArtifactSafetyError, DEFAULT_EXTRACTION_LIMITS } from './zip-safety';
-export type { ArtifactSafetyReason, ExtractionLimits } from './zip-safety';
+export type { ArtifactEntry, ExtractSummary } from './zip/open';
+export type { FileContent, FileSpec, FileWithMode } from './zip/write';
+export { DEFAULT_EXTRACTION_LIMITS } from './zip/safety';
+export type { ExtractionLimits } from './zip/safety';
+export { ArtifactSafetyError, ArtifactTransferError, JobReportError } from './errors';
+export type { ArtifactSafetyReason } from './errors';
 export { CONTINUATION_STATE_MAX_LENGTH } from './continuation';
 export { createJsonLogger, withAttributes } from './logger';
 export type { Logger, LogAttributes, LogLevel, JsonLoggerOptions } from './logger';
-export { ArtifactTransferError } from './s3';
 export type { S3ClientFactory } from './s3';
-export { JobReportError } from './report';
 export { parseJobEvent } from '../shared/event';
 export type {
   ActionConfigurationMap,

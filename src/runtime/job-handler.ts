@@ -12,7 +12,7 @@ import { ContinueLater, continueLaterResult, failureOf, isContinueLater, JobResu
 import { defaultS3ClientFactory, S3ClientFactory } from './s3';
 import type { StandardSchemaV1 } from './standard-schema';
 import { userParametersReader } from './user-parameters';
-import { ExtractionLimits, resolveLimits } from './zip-safety';
+import { ExtractionLimits, resolveLimits } from './zip/safety';
 import { InvalidJobEventError, JobFailedError, UserParametersError } from '../shared/errors';
 import { CodePipelineJobEvent, findJobId, parseJobEvent } from '../shared/event';
 

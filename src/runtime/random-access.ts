@@ -13,7 +13,7 @@ import type { RandomAccessReader } from 'yauzl';
  * zip libraries' types (their @types packages are dev dependencies, so a user's `tsc` would fail with TS7016 on them).
  */
 export interface ZipByteReader {
-  /** Only zip-read knows what is behind it. */
+  /** Only the zip reader (zip/) knows what is behind it. */
   readonly __zipByteReader?: never;
 }
 
@@ -35,7 +35,7 @@ export interface RangeSource {
 
 /**
  * Errors of the transport (S3, the network, an aborted signal) that pass through yauzl: they are not the zip's fault,
- * and zip-read passes them on as they are instead of calling the zip corrupt.
+ * and the zip reader passes them on as they are instead of calling the zip corrupt.
  */
 const transportErrors = new WeakSet<object>();
 

@@ -9,6 +9,7 @@ import {
   PutJobSuccessResultInput,
 } from '@aws-sdk/client-codepipeline';
 import { MAX_TIMER_MS, sleep } from './abort';
+import { JobReportError } from './errors';
 import { jobResultRoleCredentials, JobResultRoleError } from './job-result-role';
 import { Logger } from './logger';
 import { truncateWithMarker } from './text';
@@ -43,20 +44,6 @@ export const REPORT_RETRY_BUDGET_WITHOUT_DEADLINE_MS = 10_000;
  */
 const RETRY_BASE_DELAY_MS = 50;
 const RETRY_MAX_DELAY_MS = 2_000;
-
-/** Thrown when a report could not be made within the time left: Lambda then retries, and the crash reporter reports last. */
-export class JobReportError extends Error {
-  constructor(
-    message: string,
-    /** The last error of the API call. */
-    readonly cause: unknown,
-    /** How many times the report was sent. */
-    readonly attempts: number,
-  ) {
-    super(message);
-    this.name = 'JobReportError';
-  }
-}
 
 const clients = new Map<string, CodePipelineClient>();
 

@@ -13,8 +13,8 @@
 import { Readable } from 'stream';
 import { AbortMultipartUploadCommand, GetObjectCommand, GetObjectCommandOutput, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { abortReason, sleep } from './abort';
+import { ArtifactTransferError } from './errors';
 import { blockCachedReader, markTransportError, RangeSource, ZipByteReader } from './random-access';
-import { JobFailedError } from '../shared/errors';
 import type { ArtifactCredentials, EncryptionKey, S3ArtifactLocation } from '../shared/event';
 
 // Loaded on first use: handlers that never upload (or never read one file) do not pay for these at cold start.
@@ -79,24 +79,6 @@ export const RESUME_POLICY: ResumePolicy = Object.freeze({
   reserveMs: 3_000,
   stallTimeoutMs: 30_000,
 });
-
-/** A download of an artifact that could not be completed (or an object that changed while it was read). */
-export class ArtifactTransferError extends JobFailedError {
-  constructor(
-    message: string,
-    /** Bytes of the requested range received before giving up. */
-    readonly bytesReceived: number,
-    /** Bytes the request covers, when S3 said. */
-    readonly bytesExpected: number | undefined,
-    /** Requests made. */
-    readonly attempts: number,
-    /** The last error of the transfer. */
-    readonly cause: unknown,
-  ) {
-    super(message);
-    this.name = 'ArtifactTransferError';
-  }
-}
 
 /** `s3://bucket/key`, as artifacts are named in messages. */
 export function s3Url(location: S3ArtifactLocation): string {

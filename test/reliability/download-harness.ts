@@ -11,7 +11,7 @@ import type { Tally } from './tally';
 import { FaultProxy, type ProxiedRequest, type S3Fault } from '../../src/local/fault-proxy';
 import { ArtifactContext, InputArtifact, OutputArtifact } from '../../src/runtime/artifacts';
 import { createJsonLogger } from '../../src/runtime/logger';
-import { DEFAULT_EXTRACTION_LIMITS } from '../../src/runtime/zip-safety';
+import { DEFAULT_EXTRACTION_LIMITS } from '../../src/runtime/zip/safety';
 import { S3Backend, s3Client } from '../support/servers';
 
 export const BUCKET = 'artifacts';

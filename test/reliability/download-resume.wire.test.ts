@@ -10,7 +10,7 @@ import * as path from 'path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { BUCKET, transferHarness } from './download-harness';
 import { Tally } from './tally';
-import { ArtifactTransferError } from '../../src/runtime/s3';
+import { ArtifactTransferError } from '../../src/runtime/errors';
 import { JobFailedError } from '../../src/shared/errors';
 import { craftZip } from '../runtime/zip-craft';
 import { FAKE_CREDENTIALS, REGION, s3Backends } from '../support/servers';

@@ -14,8 +14,11 @@ import * as zlib from 'zlib';
 import fc from 'fast-check';
 import { Tally } from './tally';
 import { centralDirectoryOffset, forgeZip64, linkThroughLinkEntries, manyEntries, withFirstCrc, withFlippedBit } from './zip-forge';
-import { extractZip, listEntries, openZip, openZipEntryStream, readZipEntry } from '../../src/runtime/zip-read';
-import { ArtifactSafetyError, DEFAULT_EXTRACTION_LIMITS, ExtractionLimits, resolveLimits } from '../../src/runtime/zip-safety';
+import { ArtifactSafetyError } from '../../src/runtime/errors';
+import { extractZip } from '../../src/runtime/zip/extract';
+import { listEntries, openZip } from '../../src/runtime/zip/open';
+import { openZipEntryStream, readZipEntry } from '../../src/runtime/zip/read';
+import { DEFAULT_EXTRACTION_LIMITS, ExtractionLimits, resolveLimits } from '../../src/runtime/zip/safety';
 import { JobFailedError } from '../../src/shared/errors';
 import { CraftedEntry, craftZip } from '../runtime/zip-craft';
 

@@ -12,8 +12,8 @@ import { captureLogs, EventOptions, jobEvent, lambdaEnvironment } from './wire-h
 import { craftZip, oneGibOfZerosDeflated } from './zip-craft';
 import type { JobApiEmulator, JobRecord } from '../../src/local/job-api-emulator';
 import { jobHandler, PipelineJob } from '../../src/runtime';
-import { extractZip } from '../../src/runtime/zip-read';
-import { DEFAULT_EXTRACTION_LIMITS } from '../../src/runtime/zip-safety';
+import { extractZip } from '../../src/runtime/zip/extract';
+import { DEFAULT_EXTRACTION_LIMITS } from '../../src/runtime/zip/safety';
 import { linkThroughLinkEntries, withFlippedBit } from '../reliability/zip-forge';
 import { FAKE_SESSION_CREDENTIALS, S3Backend, s3Backends, s3Client, startEmbeddedS3, startJobApi } from '../support/servers';
 

@@ -1,7 +1,7 @@
 import * as vm from 'vm';
 import { CONTINUATION_STATE_MAX_LENGTH, decodeContinuation, encodeContinuation } from '../../src/runtime/continuation';
 import { checkOutputVariables, failureOf, successInput } from '../../src/runtime/results';
-import { resolveLimits, safeEntryPath, DEFAULT_EXTRACTION_LIMITS } from '../../src/runtime/zip-safety';
+import { resolveLimits, safeEntryPath, DEFAULT_EXTRACTION_LIMITS } from '../../src/runtime/zip/safety';
 import { JobFailedError, UserParametersError } from '../../src/shared/errors';
 import { CONTINUATION_TOKEN_MAX_LENGTH } from '../../src/shared/limits';
 

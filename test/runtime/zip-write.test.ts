@@ -11,9 +11,9 @@ import { Readable } from 'stream';
 import { pipeline } from 'stream/promises';
 import * as zlib from 'zlib';
 import * as yauzl from 'yauzl';
-import { extractZip } from '../../src/runtime/zip-read';
-import { resolveLimits } from '../../src/runtime/zip-safety';
-import { zipDirectory, zipFiles } from '../../src/runtime/zip-write';
+import { extractZip } from '../../src/runtime/zip/extract';
+import { resolveLimits } from '../../src/runtime/zip/safety';
+import { zipDirectory, zipFiles } from '../../src/runtime/zip/write';
 
 const STORED = 0;
 const DEFLATED = 8;

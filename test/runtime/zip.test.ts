@@ -10,9 +10,11 @@ import { pipeline } from 'stream/promises';
 import * as zlib from 'zlib';
 import { craftZip, CraftedEntry, oneGibOfZerosDeflated } from './zip-craft';
 import { defaultReadFileMaxBytes } from '../../src/runtime/artifacts';
-import { extractZip, readZipEntry } from '../../src/runtime/zip-read';
-import { ArtifactSafetyError, DEFAULT_EXTRACTION_LIMITS, ExtractionLimits, resolveLimits } from '../../src/runtime/zip-safety';
-import { zipDirectory, zipFiles } from '../../src/runtime/zip-write';
+import { ArtifactSafetyError } from '../../src/runtime/errors';
+import { extractZip } from '../../src/runtime/zip/extract';
+import { readZipEntry } from '../../src/runtime/zip/read';
+import { DEFAULT_EXTRACTION_LIMITS, ExtractionLimits, resolveLimits } from '../../src/runtime/zip/safety';
+import { zipDirectory, zipFiles } from '../../src/runtime/zip/write';
 
 let work: string;
 beforeEach(async () => {

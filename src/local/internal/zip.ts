@@ -8,7 +8,7 @@ import * as path from 'path';
 import { pipeline } from 'stream/promises';
 import * as yauzl from 'yauzl';
 import * as yazl from 'yazl';
-import { safeEntryPath } from '../../runtime/zip-safety';
+import { safeEntryPath } from '../../runtime/zip/safety';
 
 /** Zips the contents of `dir` (not the folder itself) into `outFile`, keeping file modes and symlinks. */
 export async function zipDirectory(dir: string, outFile: string): Promise<number> {

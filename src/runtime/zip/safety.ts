@@ -8,8 +8,8 @@
  * actually inflated, since headers can lie).
  */
 import * as path from 'path';
-import { JobFailedError } from '../shared/errors';
-import { ENTRY_PATH_MAX_BYTES, ENTRY_SEGMENT_MAX_BYTES } from '../shared/limits';
+import { ENTRY_PATH_MAX_BYTES, ENTRY_SEGMENT_MAX_BYTES } from '../../shared/limits';
+import { ArtifactSafetyError } from '../errors';
 
 /** Limits on what one artifact may extract to. Raise them per call or per handler for known big artifacts. */
 export interface ExtractionLimits {
@@ -47,23 +47,6 @@ export const DEFAULT_EXTRACTION_LIMITS: ExtractionLimits = Object.freeze({
   maxCompressionRatio: 200,
   ratioThresholdBytes: 1024 ** 2,
 });
-
-/** Why an artifact was refused. */
-export type ArtifactSafetyReason = 'unsafe-path' | 'unsafe-symlink' | 'too-many-entries' | 'too-large' | 'compression-ratio' | 'corrupt';
-
-/** An artifact zip was refused as unsafe (or is corrupt). Fails the job as `JobFailed`. */
-export class ArtifactSafetyError extends JobFailedError {
-  public readonly reason: ArtifactSafetyReason;
-  /** The entry at fault, when there is one. */
-  public readonly entry?: string;
-
-  constructor(reason: ArtifactSafetyReason, message: string, entry?: string) {
-    super(message, 'JobFailed');
-    this.name = 'ArtifactSafetyError';
-    this.reason = reason;
-    this.entry = entry;
-  }
-}
 
 export function resolveLimits(...overrides: Array<Partial<ExtractionLimits> | undefined>): ExtractionLimits {
   return Object.assign({}, DEFAULT_EXTRACTION_LIMITS, ...overrides.map(definedOnly));
