@@ -57,7 +57,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   tsconfigDevFile: 'tsconfig.dev.json',
   tsconfigDev: {
     include: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'examples/typescript/**/*.ts', 'scripts/**/*.ts', 'test/fixtures/**/*.mts', 'examples/typescript/**/*.mts'],
-    exclude: ['node_modules', '**/cdk.out/**'],
+    exclude: ['node_modules', '**/cdk.out/**', 'tmp', 'bench/.cache', 'lib', 'lib-esm', 'dist'],
     compilerOptions: {},
   },
 
