@@ -3,7 +3,7 @@
  * Standard Schema validation, running, reporting, continuation and the deadline are always there; reading artifacts,
  * writing them and checking a JSON Schema come with the features named in `use`:
  *
- *   import { jobHandler, readArtifacts } from 'cdk-codepipeline-invoke/runtime/core';
+ *   // jobHandler and readArtifacts, imported from cdk-codepipeline-invoke/runtime/core
  *   export const handler = jobHandler({ use: [readArtifacts] }, async (job) => {
  *     const config = await job.inputArtifact().readFile('app.json', 'utf8');
  *     ...
