@@ -2,11 +2,12 @@ import { Annotations, Stack, Token } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { IConstruct } from 'constructs';
 import { fieldError } from './errors';
-import { isPlainObject, isUnresolvedString, VARIABLE_REFERENCE } from './tokens';
+import { isPlainObject, isUnresolvedString } from './tokens';
 import type { IPipelineJobFunction } from '../pipeline-job-function';
 import { USER_PARAMETERS_MAX_LENGTH, USER_PARAMETERS_MIN_LENGTH } from '../shared/limits';
 import { describeSecret, findSecrets, SecretFinding } from '../shared/secrets';
 import { checkUserParameters, fieldPath, SchemaViolation } from '../shared/user-parameters-check';
+import { ANY_VARIABLE_REFERENCE } from '../shared/variable-references';
 import { UserParameters } from '../user-parameters';
 import { UserParametersSchema } from '../user-parameters-schema';
 
@@ -162,7 +163,7 @@ function checkRenderedLength(scope: IConstruct, fieldName: string, rendered: str
  * are substituted before CodePipeline checks the length), or surely empty.
  */
 function checkLiteralLength(scope: IConstruct, fieldName: string, text: string, kind: 'exact' | 'at least'): void {
-  const fixedLength = text.replace(VARIABLE_REFERENCE, '').length;
+  const fixedLength = text.replace(ANY_VARIABLE_REFERENCE, '').length;
   if (fixedLength > USER_PARAMETERS_MAX_LENGTH) {
     const hasReferences = fixedLength !== text.length;
     const measured = kind === 'exact' && !hasReferences ? `${text.length}` : `at least ${fixedLength}`;
