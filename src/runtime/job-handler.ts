@@ -9,7 +9,7 @@ import { correlatedLogger, createJsonLogger, Logger, withAttributes } from './lo
 import { Job, LambdaContextLike, PipelineJob } from './pipeline-job';
 import { defaultCodePipelineClient, putJobFailure, putJobSuccess, ReportDeadline, ReportOutcome } from './report';
 import { ContinueLater, failureOf, isContinueLater, JobResult, Reportable, successInput } from './results';
-import { defaultS3ClientFactory, S3ClientFactory } from './s3';
+import { defaultS3ClientFactory, S3ClientFactory } from './s3/client';
 import type { StandardSchemaV1 } from './standard-schema';
 import { userParametersReader } from './user-parameters';
 import { ExtractionLimits, resolveLimits } from './zip/safety';

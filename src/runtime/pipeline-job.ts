@@ -10,7 +10,7 @@ import { encodeContinuation } from './continuation';
 import type { JobFeatures } from './features';
 import type { Logger } from './logger';
 import { ContinueLater, continueLaterResult, Progress } from './results';
-import type { S3ClientFactory } from './s3';
+import type { S3ClientFactory } from './s3/client';
 import type { ExtractionLimits } from './zip/safety';
 import { JobFailedError } from '../shared/errors';
 import type { CodePipelineJobEvent, EncryptionKey, JobArtifact } from '../shared/event';
