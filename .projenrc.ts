@@ -85,6 +85,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // The logger's correlationIdSearchFn (JMESPath): the README's correlationIdPath '"CodePipeline.job".id' is tested.
     '@aws-lambda-powertools/jmespath@^2',
     '@middy/core@^6',
+    // The AWS SDK's error classification: test/runtime/retry.test.ts checks the runtime's retry classifier against it
+    // (the runtime does not import it: it would bring the SDK's retry middleware into every handler bundle).
+    '@smithy/service-error-classification@^4',
   ],
 
   // Lambda handlers of the library itself (*.lambda.ts) are bundled with esbuild at build time, so consumers need

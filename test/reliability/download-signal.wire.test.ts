@@ -8,7 +8,7 @@ import { randomBytes } from 'crypto';
 import { BUCKET, transferHarness, waitFor } from './download-harness';
 import { Tally } from './tally';
 import { ArtifactTransferError } from '../../src/runtime/errors';
-import { getObjectStream } from '../../src/runtime/s3';
+import { getObjectStream } from '../../src/runtime/s3/download';
 import { craftZip } from '../runtime/zip-craft';
 import { startEmbeddedS3 } from '../support/servers';
 
