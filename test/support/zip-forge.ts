@@ -8,14 +8,13 @@
 /* eslint-disable no-bitwise */ // zip headers are bit fields (versionMadeBy, external attributes, CRC as uint32)
 import * as zlib from 'zlib';
 
-const LOCAL = 0x04034b50;
-const CENTRAL = 0x02014b50;
-const END = 0x06054b50;
-const END64 = 0x06064b50;
-const LOCATOR64 = 0x07064b50;
-const MADE_BY_UNIX = (3 << 8) | 20;
-const MADE_BY_UNIX_ZIP64 = (3 << 8) | 45;
+/** Record signatures (PKWARE APPNOTE.TXT 4.3.7, 4.3.12, 4.3.14, 4.3.15, 4.3.16). */
+const SIGNATURE = { local: 0x04034b50, central: 0x02014b50, end: 0x06054b50, end64: 0x06064b50, locator64: 0x07064b50 } as const;
+/** Version made by: UNIX (3), so the high 16 bits of the external attributes are the mode; then the zip version. */
+const MADE_BY = { zip: (3 << 8) | 20, zip64: (3 << 8) | 45 } as const;
+/** General purpose bit 11: the name is UTF-8. */
 const UTF8_NAMES = 0x0800;
+/** The last-modified date of every entry: 1980-01-01, the first MS-DOS date. */
 const DOS_DATE_1980_01_01 = 0x21;
 
 /** What a local header and its central-directory header both say about one entry. */
@@ -32,7 +31,7 @@ interface HeaderFields {
 
 function localHeader(f: HeaderFields): Buffer {
   const local = Buffer.alloc(30);
-  local.writeUInt32LE(LOCAL, 0);
+  local.writeUInt32LE(SIGNATURE.local, 0);
   local.writeUInt16LE(f.version, 4);
   local.writeUInt16LE(UTF8_NAMES, 6);
   local.writeUInt16LE(f.method, 8);
@@ -46,20 +45,15 @@ function localHeader(f: HeaderFields): Buffer {
   return local;
 }
 
+/**
+ * The central-directory header: the local header's fields from "version needed" to "extra field length" stand in it
+ * in the same order, two bytes further on (after "version made by"), followed by the attributes and the offset.
+ */
 function centralHeader(f: HeaderFields & { readonly madeBy: number; readonly mode: number; readonly offset: number }): Buffer {
   const central = Buffer.alloc(46);
-  central.writeUInt32LE(CENTRAL, 0);
+  central.writeUInt32LE(SIGNATURE.central, 0);
   central.writeUInt16LE(f.madeBy, 4);
-  central.writeUInt16LE(f.version, 6);
-  central.writeUInt16LE(UTF8_NAMES, 8);
-  central.writeUInt16LE(f.method, 10);
-  central.writeUInt16LE(0, 12);
-  central.writeUInt16LE(DOS_DATE_1980_01_01, 14);
-  central.writeUInt32LE(f.crc >>> 0, 16);
-  central.writeUInt32LE(f.compressed, 20);
-  central.writeUInt32LE(f.uncompressed, 24);
-  central.writeUInt16LE(f.name.length, 28);
-  central.writeUInt16LE(f.extra?.length ?? 0, 30);
+  localHeader(f).copy(central, 6, 4, 30);
   central.writeUInt32LE(((f.mode & 0xffff) << 16) >>> 0, 38);
   central.writeUInt32LE(f.offset, 42);
   return central;
@@ -68,7 +62,7 @@ function centralHeader(f: HeaderFields & { readonly madeBy: number; readonly mod
 /** The classic end-of-central-directory record; ZIP64 archives write the 0xFFFF/0xFFFFFFFF sentinels in it. */
 function endRecord(entries: number, directoryLength: number, directoryOffset: number): Buffer {
   const end = Buffer.alloc(22);
-  end.writeUInt32LE(END, 0);
+  end.writeUInt32LE(SIGNATURE.end, 0);
   end.writeUInt16LE(entries, 8);
   end.writeUInt16LE(entries, 10);
   end.writeUInt32LE(directoryLength, 12);
@@ -118,7 +112,7 @@ export function craftZip(entries: readonly CraftedEntry[]): Buffer {
     sizes[i] = info;
     const central = centralHeader({
       version: 20,
-      madeBy: MADE_BY_UNIX,
+      madeBy: MADE_BY.zip,
       ...info,
       uncompressed: entry.declaredSize ?? info.uncompressed,
       name,
@@ -167,23 +161,23 @@ export function forgeZip64(entries: readonly ForgedEntry[]): Buffer {
     const size32 = entry.zip64Sizes ? 0xffffffff : data.length;
     const fields = { version: 45, method: 0, crc, compressed: size32, uncompressed: size32, name, extra };
     const local = localHeader(fields);
-    const central = centralHeader({ ...fields, madeBy: MADE_BY_UNIX_ZIP64, mode: 0o100644, offset });
+    const central = centralHeader({ ...fields, madeBy: MADE_BY.zip64, mode: 0o100644, offset });
     locals.push(local, name, extra, data);
     centrals.push(central, name, extra);
     offset += local.length + name.length + extra.length + data.length;
   }
   const directory = Buffer.concat(centrals);
   const end64 = Buffer.alloc(56);
-  end64.writeUInt32LE(END64, 0);
+  end64.writeUInt32LE(SIGNATURE.end64, 0);
   end64.writeBigUInt64LE(44n, 4);
-  end64.writeUInt16LE(MADE_BY_UNIX_ZIP64, 12);
+  end64.writeUInt16LE(MADE_BY.zip64, 12);
   end64.writeUInt16LE(45, 14);
   end64.writeBigUInt64LE(BigInt(entries.length), 24);
   end64.writeBigUInt64LE(BigInt(entries.length), 32);
   end64.writeBigUInt64LE(BigInt(directory.length), 40);
   end64.writeBigUInt64LE(BigInt(offset), 48);
   const locator = Buffer.alloc(20);
-  locator.writeUInt32LE(LOCATOR64, 0);
+  locator.writeUInt32LE(SIGNATURE.locator64, 0);
   locator.writeBigUInt64LE(BigInt(offset + directory.length), 8);
   locator.writeUInt32LE(1, 16);
   return Buffer.concat([...locals, directory, end64, locator, endRecord(0xffff, 0xffffffff, 0xffffffff)]);
