@@ -8,15 +8,6 @@
 /* eslint-disable no-bitwise */ // zip headers are bit fields (versionMadeBy, external attributes, CRC as uint32)
 import * as zlib from 'zlib';
 
-/** Record signatures (PKWARE APPNOTE.TXT 4.3.7, 4.3.12, 4.3.14, 4.3.15, 4.3.16). */
-const SIGNATURE = { local: 0x04034b50, central: 0x02014b50, end: 0x06054b50, end64: 0x06064b50, locator64: 0x07064b50 } as const;
-/** Version made by: UNIX (3), so the high 16 bits of the external attributes are the mode; then the zip version. */
-const MADE_BY = { zip: (3 << 8) | 20, zip64: (3 << 8) | 45 } as const;
-/** General purpose bit 11: the name is UTF-8. */
-const UTF8_NAMES = 0x0800;
-/** The last-modified date of every entry: 1980-01-01, the first MS-DOS date. */
-const DOS_DATE_1980_01_01 = 0x21;
-
 /** What a local header and its central-directory header both say about one entry. */
 interface HeaderFields {
   /** Version needed to extract: 20 (deflate) or 45 (ZIP64). */
@@ -28,6 +19,15 @@ interface HeaderFields {
   readonly name: Buffer;
   readonly extra?: Buffer;
 }
+
+/** Record signatures (PKWARE APPNOTE.TXT 4.3.7, 4.3.12, 4.3.14, 4.3.15, 4.3.16). */
+const SIGNATURE = { local: 0x04034b50, central: 0x02014b50, end: 0x06054b50, end64: 0x06064b50, locator64: 0x07064b50 } as const;
+/** Version made by: UNIX (3), so the high 16 bits of the external attributes are the mode; then the zip version. */
+const MADE_BY = { zip: (3 << 8) | 20, zip64: (3 << 8) | 45 } as const;
+/** General purpose bit 11: the name is UTF-8. */
+const UTF8_NAMES = 0x0800;
+/** The last-modified date of every entry: 1980-01-01, the first MS-DOS date. */
+const DOS_DATE_1980_01_01 = 0x21;
 
 function localHeader(f: HeaderFields): Buffer {
   const local = Buffer.alloc(30);
