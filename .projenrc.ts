@@ -108,6 +108,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
       testMatch: ['<rootDir>/test/**/*.test.ts'],
       setupFiles: ['<rootDir>/test/setup-env.ts'],
       testTimeout: 60_000,
+      // Jest's default ('50%') is one worker on a 2-core CI runner, which then idles while suites wait on subprocesses
+      // (moto, python3, the aws CLI, the bundled CLI) and timers: two workers keep both cores busy.
+      maxWorkers: '100%',
     },
   },
 

@@ -130,11 +130,14 @@ describe('the embedded S3 server', () => {
     expect(res.body).toMatch(/XAmzContentSHA256Mismatch/);
   });
 
-  test('SSE-KMS headers are recorded on the request log and the stored object; other writes default to AES256', async () => {
+  test('SSE-KMS headers are recorded on the request log and the stored object', async () => {
     const key = 'arn:aws:kms:us-east-1:123456789012:alias/aws/s3';
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'sse.zip', Body: 'x', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: key }));
     expect(server.requests.at(-1)!.headers).toMatchObject({ 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': key });
     expect(server.object(BUCKET, 'sse.zip')).toMatchObject({ serverSideEncryption: 'aws:kms', sseKmsKeyId: key });
+  });
+
+  test('a write without SSE headers is stored with AES256 encryption, as S3 does by default', async () => {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'default.zip', Body: 'x' }));
     expect(server.object(BUCKET, 'default.zip')).toMatchObject({ serverSideEncryption: 'AES256', sseKmsKeyId: undefined });
   });
