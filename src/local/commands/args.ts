@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import { findInvokeActions } from '../cloud-assembly';
+import type { CliIo } from './io';
 import type { ArtifactSpec } from '../job-event';
 
 /** A usage problem: printed with a hint to the command's --help, exit code 2. */
@@ -15,27 +16,38 @@ export class UsageError extends Error {
   }
 }
 
+type OptionSpecs = NonNullable<NonNullable<Parameters<typeof parseArgs>[0]>['options']>;
+
+interface OptionNames {
+  readonly values?: readonly string[];
+  readonly lists?: readonly string[];
+  readonly flags?: readonly string[];
+}
+
+/** A parseArgs option table from names, by kind: `--name value`, a repeatable `--name value`, a `--flag`. */
+export function optionTable(kinds: OptionNames): OptionSpecs {
+  return Object.fromEntries([
+    ...(kinds.values ?? []).map((name) => [name, { type: 'string' }] as const),
+    ...(kinds.lists ?? []).map((name) => [name, { type: 'string', multiple: true }] as const),
+    ...(kinds.flags ?? []).map((name) => [name, { type: 'boolean' }] as const),
+  ]);
+}
+
 /**
  * The options both commands take, with the same meaning: which action of a synthesized pipeline (--app), and the job's
  * UserParameters, artifacts, encryption key, function name and variables.
  */
-export const SHARED_OPTIONS = {
-  'help': { type: 'boolean', short: 'h' },
-  'app': { type: 'string' },
-  'stage': { type: 'string' },
-  'action': { type: 'string' },
-  'pipeline': { type: 'string' },
-  'function-name': { type: 'string' },
-  'user-parameters': { type: 'string' },
-  'input': { type: 'string', multiple: true },
-  'output': { type: 'string', multiple: true },
-  'encryption-key': { type: 'string' },
-  'variable': { type: 'string', multiple: true },
-} as const;
+export const SHARED_OPTIONS: OptionSpecs = {
+  help: { type: 'boolean', short: 'h' },
+  ...optionTable({
+    values: ['app', 'stage', 'action', 'pipeline', 'function-name', 'user-parameters', 'encryption-key'],
+    lists: ['input', 'output', 'variable'],
+  }),
+};
 
 export type ParsedValues = Record<string, string | boolean | string[] | undefined>;
 
-export function parse(command: string, args: readonly string[], options: NonNullable<Parameters<typeof parseArgs>[0]>['options']): ParsedValues {
+function parse(command: string, args: readonly string[], options: OptionSpecs): ParsedValues {
   try {
     const { values, positionals } = parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`, command);
@@ -48,6 +60,14 @@ export function parse(command: string, args: readonly string[], options: NonNull
     const unknown = /^Unknown option '([^']*)'/.exec(message);
     throw new UsageError(unknown ? `Unknown option '${unknown[1]}' (a value starting with '-' goes after '--', as in: -- ${JSON.stringify(unknown[1])})` : message, command);
   }
+}
+
+/** A command's arguments, or undefined when they ask for its --help (which is then printed). */
+export function parseCommand(command: string, args: readonly string[], options: OptionSpecs, help: string, io: CliIo): ParsedValues | undefined {
+  const values = parse(command, args, options);
+  if (values.help !== true) return values;
+  io.stdout(help);
+  return undefined;
 }
 
 export function str(values: ParsedValues, name: string): string | undefined {

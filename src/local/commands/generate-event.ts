@@ -1,6 +1,6 @@
 /** `generate-event`: the event a Lambda invoke action sends, from flags or from a synthesized pipeline (--app). */
 import * as path from 'path';
-import { artifactArgs, checkActionSelection, list, parse, SHARED_OPTIONS, str, UsageError, userParametersArg, variablesArg, type ParsedValues } from './args';
+import { artifactArgs, optionTable, checkActionSelection, list, parseCommand, SHARED_OPTIONS, str, UsageError, userParametersArg, variablesArg, type ParsedValues } from './args';
 import { GENERATE_HELP } from './help';
 import { EXIT_SUCCESS, type CliIo } from './io';
 import { selectInvokeAction, findInvokeActions, type InvokeActionInfo } from '../cloud-assembly';
@@ -16,30 +16,18 @@ import {
 
 const GENERATE_OPTIONS = {
   ...SHARED_OPTIONS,
-  'job-id': { type: 'string' },
-  'account-id': { type: 'string' },
-  'no-inputs': { type: 'boolean' },
-  'bucket': { type: 'string' },
-  'pipeline-name': { type: 'string' },
-  'revision': { type: 'string' },
-  'continuation-token': { type: 'string' },
-  'access-key-id': { type: 'string' },
-  'secret-access-key': { type: 'string' },
-  'session-token': { type: 'string' },
-  'input-bucket': { type: 'string' },
-  'input-key': { type: 'string' },
-  'output-bucket': { type: 'string' },
-  'output-key': { type: 'string' },
-  'compact': { type: 'boolean' },
-} as const;
+  ...optionTable({
+    values: ['job-id', 'account-id', 'bucket', 'pipeline-name', 'revision', 'continuation-token'],
+    flags: ['no-inputs', 'compact'],
+  }),
+  // artifactCredentials, and SAM's flags for the first input / output artifact's location.
+  ...optionTable({ values: ['access-key-id', 'secret-access-key', 'session-token', 'input-bucket', 'input-key', 'output-bucket', 'output-key'] }),
+};
 
 export function generateEvent(args: readonly string[], io: CliIo): number {
   const command = 'generate-event';
-  const values = parse(command, args, GENERATE_OPTIONS);
-  if (values.help) {
-    io.stdout(GENERATE_HELP);
-    return EXIT_SUCCESS;
-  }
+  const values = parseCommand(command, args, GENERATE_OPTIONS, GENERATE_HELP, io);
+  if (values === undefined) return EXIT_SUCCESS;
   const jobId = str(values, 'job-id');
   if (jobId !== undefined && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(jobId)) {
     throw new UsageError(`--job-id ${jobId}: CodePipeline job ids are lowercase UUIDs (e.g. 11111111-2222-3333-4444-555555555555)`, command);

@@ -1,7 +1,7 @@
 /** `invoke`: runs a handler through a whole local job (runJob) and prints the outcome. */
 import * as fs from 'fs';
 import * as path from 'path';
-import { accountIdArg, checkActionSelection, checkArtifactName, list, parse, positiveNumber, SHARED_OPTIONS, splitOnce, str, UsageError, userParametersArg, variablesArg } from './args';
+import { accountIdArg, optionTable, checkActionSelection, checkArtifactName, list, parseCommand, positiveNumber, SHARED_OPTIONS, splitOnce, str, UsageError, userParametersArg, variablesArg } from './args';
 import { INVOKE_HELP } from './help';
 import { EXIT_JOB_FAILED, EXIT_SUCCESS, type CliIo } from './io';
 import { formatOutcome, outcomeJson } from './outcome-text';
@@ -10,30 +10,20 @@ import type { RunJobOutcome } from '../run-job';
 
 const INVOKE_OPTIONS = {
   ...SHARED_OPTIONS,
-  'handler': { type: 'string' },
-  'timeout': { type: 'string' },
-  'max-invocations': { type: 'string' },
-  'function-account-id': { type: 'string' },
-  'function-region': { type: 'string' },
-  'output-dir': { type: 'string' },
-  'env': { type: 'string', multiple: true },
-  'show-event': { type: 'boolean' },
-  'json': { type: 'boolean' },
-  'event': { type: 'string' },
-  'schema': { type: 'string' },
-  'python': { type: 'string' },
-} as const;
+  ...optionTable({
+    values: ['handler', 'timeout', 'max-invocations', 'function-account-id', 'function-region', 'output-dir', 'event', 'schema', 'python'],
+    lists: ['env'],
+    flags: ['show-event', 'json'],
+  }),
+};
 
 /** Lambda's largest function timeout: 900 seconds (Lambda quotas). */
 const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
 
 export async function invoke(args: readonly string[], io: CliIo): Promise<number> {
   const command = 'invoke';
-  const values = parse(command, args, INVOKE_OPTIONS);
-  if (values.help) {
-    io.stdout(INVOKE_HELP);
-    return EXIT_SUCCESS;
-  }
+  const values = parseCommand(command, args, INVOKE_OPTIONS, INVOKE_HELP, io);
+  if (values === undefined) return EXIT_SUCCESS;
   const handler = str(values, 'handler');
   const app = str(values, 'app');
   if (handler === undefined && app === undefined) {
