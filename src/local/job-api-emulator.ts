@@ -17,17 +17,8 @@ import type {
 import { checkOutputVariables, checkShape, validationError } from './job-api/validation';
 import { JOB_API_OPERATIONS, type JobApiOperation } from './job-api-shapes';
 
-export type { LocalCredentials } from './internal/sigv4';
-export type {
-  CredentialsPrincipal,
-  EmulatorRequest,
-  JobApiEmulatorOptions,
-  JobApiFault,
-  JobOwner,
-  JobRecord,
-  JobReport,
-  JobStatus,
-} from './job-api/types';
+// What callers of the emulator name; the rest of its types are exported by index.ts from job-api/types.ts.
+export type { JobApiEmulatorOptions, JobApiFault, JobRecord, LocalCredentials } from './job-api/types';
 
 
 const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';

@@ -1,6 +1,8 @@
 /** What the job-API emulator records and accepts: jobs, reports, requests, owners, faults and its options. */
 import type { ListenOptions } from '../internal/http';
 import type { LocalCredentials } from '../internal/sigv4';
+
+export type { LocalCredentials } from '../internal/sigv4';
 import type { JobApiOperation } from '../job-api-shapes';
 
 /** The state of an emulated job, as CodePipeline tracks it. */

@@ -5,7 +5,8 @@
  */
 import * as crypto from 'crypto';
 import * as fs from 'fs';
-import { JobApiEmulator, type LocalCredentials } from '../job-api-emulator';
+import type { LocalCredentials } from '../job-api/types';
+import { JobApiEmulator } from '../job-api-emulator';
 import { LocalS3Server } from '../s3/server';
 
 /** The servers and the function's credentials every run of this process shares (see the file comment). */

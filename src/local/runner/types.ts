@@ -1,6 +1,6 @@
 /** The options and outcome of runJob (see run-job.ts). */
 import type { FailureType } from '../../shared/limits';
-import type { JobReport } from '../job-api-emulator';
+import type { JobReport } from '../job-api/types';
 import type { JobEventJson } from '../job-event';
 import type { LambdaHandler } from '../load-handler';
 
