@@ -11,6 +11,9 @@ const BUNDLED_DEPS = [
   '@aws-sdk/client-s3@^3', // artifact download/upload with the event's artifactCredentials
   '@aws-sdk/client-sts@^3', // AssumeRole of the job-result role when the function reports to another account
   '@aws-sdk/lib-storage@^3', // streamed multipart upload of output artifacts of unknown length
+  // The local S3 server checks CRC32C / CRC64NVME with the SDK's own implementations (the code the client signed with).
+  // An internal package of aws-sdk-js-v3 with no semver promise: pinned to the version client-s3 resolves.
+  '@aws-sdk/checksums@3.1002.6',
   '@cfworker/json-schema@^4', // JSON Schema validator: 23 KB minified, no code generation, ~10 ms to load
   'fast-xml-parser@^5', // the embedded S3 server's XML request bodies (DeleteObjects, CompleteMultipartUpload): linear-time, no eval
   'yauzl@^3', // streaming zip reader with random access (read one entry without extracting all)
