@@ -62,9 +62,8 @@ describe('the embedded S3 server checks flexible checksums', () => {
     async (algorithm) => {
       const data = Buffer.from(`artifact bytes checked with ${algorithm}`.repeat(1000));
       const key = `sdk-${algorithm}`;
-      await s3.send(
-        new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: Readable.from([data]), ContentLength: data.length, ChecksumAlgorithm: ChecksumAlgorithm[algorithm] }),
-      );
+      const body = Readable.from([data]);
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, ContentLength: data.length, ChecksumAlgorithm: ChecksumAlgorithm[algorithm] }));
       expect(server.requests.at(-1)?.headers['x-amz-trailer']).toBe(`x-amz-checksum-${algorithm.toLowerCase()}`);
       expect(server.object(BUCKET, key)?.checksum?.algorithm).toBe(algorithm);
       const out = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key, ChecksumMode: 'ENABLED' }));
