@@ -63,7 +63,8 @@ describe('the embedded S3 server checks flexible checksums', () => {
       const data = Buffer.from(`artifact bytes checked with ${algorithm}`.repeat(1000));
       const key = `sdk-${algorithm}`;
       const body = Readable.from([data]);
-      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, ContentLength: data.length, ChecksumAlgorithm: ChecksumAlgorithm[algorithm] }));
+      const checksumAlgorithm = ChecksumAlgorithm[algorithm];
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: body, ContentLength: data.length, ChecksumAlgorithm: checksumAlgorithm }));
       expect(server.requests.at(-1)?.headers['x-amz-trailer']).toBe(`x-amz-checksum-${algorithm.toLowerCase()}`);
       expect(server.object(BUCKET, key)?.checksum?.algorithm).toBe(algorithm);
       const out = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key, ChecksumMode: 'ENABLED' }));
