@@ -7,8 +7,6 @@
  * `Time` is a timestamp shape that the trimmed model omits (epoch seconds in AWS JSON 1.1).
  */
 
-import { FAILURE_TYPES } from '../shared/limits';
-
 export interface StructureShape {
   readonly type: 'structure';
   readonly required?: readonly string[];
@@ -132,8 +130,17 @@ export const JOB_API_SHAPES: Readonly<Record<string, Shape>> = {
       outputVariables: 'OutputVariablesMap',
     },
   },
-  // The model's enum is the contract's list (shared/limits.ts); the shapes test holds both against the model.
-  FailureType: { type: 'string', enum: FAILURE_TYPES },
+  FailureType: {
+    type: 'string',
+    enum: [
+      'JobFailed',
+      'ConfigurationError',
+      'PermissionError',
+      'RevisionOutOfSync',
+      'RevisionUnavailable',
+      'SystemUnavailable',
+    ],
+  },
   Message: {
     type: 'string',
     min: 1,
