@@ -1,17 +1,18 @@
-/* eslint-disable no-bitwise -- zip entries carry Unix file modes in bit fields */
 /**
- * Zipping input folders and unzipping output artifacts for local job runs: streamed (yazl / yauzl), no whole-file
- * buffers. Entry paths are checked with the runtime's zip-slip rules.
+ * Artifact zips of local job runs. Input folders are zipped here (streamed with yazl, keeping modes and symlinks as
+ * `zip -y` and CodeBuild do); output artifacts, which come from the handler under test, are extracted with the
+ * runtime's own safe extraction, so that a link or path that escapes the folder is refused locally exactly as the
+ * next action's jobHandler would refuse it on AWS.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { pipeline } from 'stream/promises';
-import * as yauzl from 'yauzl';
 import * as yazl from 'yazl';
-import { safeEntryPath } from '../../runtime/zip/safety';
+import { DEFAULT_EXTRACTION_LIMITS, type ExtractSummary } from '../../runtime/index';
+import { extractZip } from '../../runtime/zip/extract';
 
 /** Zips the contents of `dir` (not the folder itself) into `outFile`, keeping file modes and symlinks. */
-export async function zipDirectory(dir: string, outFile: string): Promise<number> {
+export async function zipFolderToFile(dir: string, outFile: string): Promise<number> {
   const zip = new yazl.ZipFile();
   const written = pipeline(zip.outputStream, fs.createWriteStream(outFile));
   let entries = 0;
@@ -48,58 +49,12 @@ async function listTree(dir: string, prefix = ''): Promise<string[]> {
   return out;
 }
 
-function openZip(file: string): Promise<yauzl.ZipFile> {
-  return new Promise((resolve, reject) =>
-    yauzl.open(file, { lazyEntries: true, autoClose: true, strictFileNames: false, decodeStrings: true }, (err, zip) =>
-      err ? reject(err) : resolve(zip!),
-    ),
-  );
-}
-
-/** Extracts `zipFile` into `destDir` (created), keeping the executable bit; refuses entries that escape it. */
-export async function extractZip(zipFile: string, destDir: string, artifactName: string): Promise<number> {
-  await fs.promises.mkdir(destDir, { recursive: true });
-  const zip = await openZip(zipFile);
-  let files = 0;
-  await new Promise<void>((resolve, reject) => {
-    const fail = (err: unknown) => {
-      zip.close();
-      reject(err);
-    };
-    zip.on('error', fail);
-    zip.on('end', () => resolve());
-    zip.on('entry', (entry: yauzl.Entry) => {
-      handleEntry(zip, entry, destDir, artifactName)
-        .then((isFile) => {
-          if (isFile) files++;
-          zip.readEntry();
-        })
-        .catch(fail);
-    });
-    zip.readEntry();
-  });
-  return files;
-}
-
-async function handleEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, destDir: string, artifactName: string): Promise<boolean> {
-  const relative = safeEntryPath(entry.fileName, artifactName);
-  const target = path.join(destDir, relative);
-  const mode = (entry.externalFileAttributes >>> 16) & 0o177777;
-  if (entry.fileName.endsWith('/')) {
-    await fs.promises.mkdir(target, { recursive: true });
-    return false;
-  }
-  await fs.promises.mkdir(path.dirname(target), { recursive: true });
-  const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) =>
-    zip.openReadStream(entry, (err, s) => (err ? reject(err) : resolve(s!))),
-  );
-  if ((mode & 0o170000) === 0o120000) {
-    // Output artifacts come from the handler under test; their symlinks are recreated as they are.
-    const chunks: Buffer[] = [];
-    for await (const chunk of stream) chunks.push(chunk as Buffer);
-    await fs.promises.symlink(Buffer.concat(chunks).toString('utf8'), target);
-    return true;
-  }
-  await pipeline(stream, fs.createWriteStream(target, { mode: mode & 0o111 ? 0o755 : 0o644 }));
-  return true;
+/**
+ * Extracts an artifact zip into `destDir` (created) as the runtime's `InputArtifact.extractTo()` does, with its default
+ * limits: entries and links that lead outside the folder, bombs and oversized archives are refused with an
+ * ArtifactSafetyError before anything unsafe is written.
+ */
+export async function extractArtifactZip(zipFile: string, destDir: string, artifactName: string): Promise<ExtractSummary> {
+  const { size } = await fs.promises.stat(zipFile);
+  return extractZip({ file: zipFile }, destDir, artifactName, DEFAULT_EXTRACTION_LIMITS, size);
 }
