@@ -1,51 +1,21 @@
 /* eslint-disable no-bitwise -- zip entries carry Unix file modes in bit fields */
 /**
- * Zipping input folders and unzipping output artifacts for local job runs: streamed (yazl / yauzl), no whole-file
- * buffers. Entry paths are checked with the runtime's zip-slip rules.
+ * Zipping input folders and unzipping output artifacts for local job runs: streamed (the runtime's zip writer / yauzl),
+ * no whole-file buffers. Entry paths are checked with the runtime's zip-slip rules.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { pipeline } from 'stream/promises';
 import * as yauzl from 'yauzl';
-import * as yazl from 'yazl';
 import { safeEntryPath } from '../../runtime/zip/safety';
+import { zipDirectory as zipFolder } from '../../runtime/zip/write';
 
-/** Zips the contents of `dir` (not the folder itself) into `outFile`, keeping file modes and symlinks. */
-export async function zipDirectory(dir: string, outFile: string): Promise<number> {
-  const zip = new yazl.ZipFile();
-  const written = pipeline(zip.outputStream, fs.createWriteStream(outFile));
-  let entries = 0;
-  for (const relative of await listTree(dir)) {
-    const full = path.join(dir, relative);
-    const stat = await fs.promises.lstat(full);
-    const name = relative.split(path.sep).join('/');
-    if (stat.isSymbolicLink()) {
-      // A symlink entry: the target as content, S_IFLNK in the mode (what `zip -y` and CodeBuild produce).
-      zip.addBuffer(Buffer.from(await fs.promises.readlink(full)), name, { mode: stat.mode, mtime: stat.mtime });
-    } else if (stat.isDirectory()) {
-      zip.addEmptyDirectory(name, { mode: stat.mode, mtime: stat.mtime });
-    } else if (stat.isFile()) {
-      zip.addFile(full, name, { mode: stat.mode, mtime: stat.mtime });
-    } else {
-      continue;
-    }
-    entries++;
-  }
-  zip.end();
-  await written;
-  return entries;
-}
-
-/** Every path under `dir`, relative, folders before their contents, in a stable order. */
-async function listTree(dir: string, prefix = ''): Promise<string[]> {
-  const out: string[] = [];
-  const entries = (await fs.promises.readdir(path.join(dir, prefix), { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
-  for (const entry of entries) {
-    const relative = path.join(prefix, entry.name);
-    out.push(relative);
-    if (entry.isDirectory()) out.push(...(await listTree(dir, relative)));
-  }
-  return out;
+/**
+ * Zips the contents of `dir` (not the folder itself) into `outFile` with the runtime's zip writer, as `uploadDirectory`
+ * does: modes, symlinks and empty folders kept.
+ */
+export async function zipDirectory(dir: string, outFile: string): Promise<void> {
+  await pipeline(zipFolder(dir), fs.createWriteStream(outFile));
 }
 
 function openZip(file: string): Promise<yauzl.ZipFile> {
