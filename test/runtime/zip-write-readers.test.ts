@@ -1,7 +1,8 @@
 /**
  * The zips the runtime writes (uploadFiles' map of files, uploadDirectory's folder) as readers outside this project
  * read them: Info-ZIP `unzip -t` (CRC-32 of every entry), Python's zipfile (what many deploy tools use), and yauzl. ZIP64
- * is exercised with its cheap trigger, more than 65,535 entries (APPNOTE.TXT 4.4.1.4: the end record's 16-bit count).
+ * is exercised with its cheap trigger, more than 65,535 entries (APPNOTE.TXT 4.4.1.4: the end record's 16-bit count),
+ * and the central directory record of an entry past 4 GiB is read by Python's parser.
  */
 import { spawnSync } from 'child_process';
 import * as crypto from 'crypto';
@@ -11,6 +12,7 @@ import * as path from 'path';
 import { Readable } from 'stream';
 import { pipeline } from 'stream/promises';
 import * as yauzl from 'yauzl';
+import { centralDirectoryRecord, DEFLATED, endOfCentralDirectory } from '../../src/runtime/zip/records';
 import { zipDirectory, zipFiles } from '../../src/runtime/zip/write';
 
 const KIB = 1024;
@@ -208,6 +210,25 @@ describe('ZIP64, by entry count', () => {
 
   test('yauzl takes the entry count from the ZIP64 end record', async () => {
     expect(await yauzlEntryCount(file)).toBe(COUNT);
+  });
+});
+
+describe('ZIP64, by size and offset', () => {
+  // Writing 4 GiB takes too long for this suite: the records of an entry past 4 GiB are read by Python's parser instead.
+  (pythonInstalled ? test : test.skip)("Python's zipfile reads the 8-byte sizes and offset of an entry past 4 GiB", () => {
+    const GIB = 1024 ** 3;
+    const meta = { relative: 'huge.bin', mode: 0o100644, mtime: new Date('2024-01-01T00:00:00Z') };
+    const sizes = { crc: 0x12345678, size: 5 * GIB + 3, compressedSize: 4 * GIB + 7 };
+    const record = centralDirectoryRecord(Buffer.from(meta.relative), meta, DEFLATED, sizes, 4 * GIB + 11, true);
+    const file = path.join(work, 'records.zip');
+    fs.writeFileSync(file, Buffer.concat([record, endOfCentralDirectory(1, record.length, 0)]));
+    const script = [
+      'import json, sys, zipfile',
+      'i = zipfile.ZipFile(sys.argv[1]).infolist()[0]',
+      "print(json.dumps([i.filename, i.file_size, i.compress_size, i.header_offset, i.CRC, i.compress_type, i.external_attr >> 16]))",
+    ].join('\n');
+    const result = spawnSync('python3', ['-c', script, file], { encoding: 'utf8' });
+    expect(JSON.parse(result.stdout || 'null')).toEqual(['huge.bin', 5 * GIB + 3, 4 * GIB + 7, 4 * GIB + 11, 0x12345678, DEFLATED, 0o100644]);
   });
 });
 

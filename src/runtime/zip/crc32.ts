@@ -10,13 +10,15 @@ type Crc32 = (data: Uint8Array, previous?: number) => number;
 const native = (zlib as { crc32?: Crc32 }).crc32;
 
 /**
- * CRC-32 as zip computes it (APPNOTE.TXT 4.4.7: polynomial 0xEDB88320, reflected), unsigned, continuing from
+ * CRC-32 as zip computes it (APPNOTE.TXT 4.4.7), unsigned, continuing from
  * `previous` (the CRC-32 of the bytes before `data`).
  */
 export function crc32(data: Uint8Array, previous = 0): number {
   return (typeof native === 'function' ? native(data, previous) : crc32Table(data, previous)) >>> 0;
 }
 
+/** Zip's CRC-32 polynomial, reflected (APPNOTE.TXT 4.4.7). */
+const POLYNOMIAL = 0xedb88320;
 let table: Uint32Array | undefined;
 
 /**
@@ -24,18 +26,12 @@ let table: Uint32Array | undefined;
  * per step. Exported so that a test holds it against zlib.crc32.
  */
 export function crc32Table(data: Uint8Array, previous = 0): number {
-  table ??= makeTable();
+  table ??= Uint32Array.from({ length: 256 }, (_, byte) => {
+    let c = byte;
+    for (let bit = 0; bit < 8; bit++) c = (c >>> 1) ^ (c & 1 ? POLYNOMIAL : 0);
+    return c >>> 0;
+  });
   let crc = ~previous;
   for (let i = 0; i < data.length; i++) crc = table[(crc ^ data[i]) & 0xff] ^ (crc >>> 8);
   return ~crc >>> 0;
-}
-
-function makeTable(): Uint32Array {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
 }

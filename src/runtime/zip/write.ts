@@ -47,6 +47,9 @@ export function zipFiles(files: { readonly [path: string]: FileSpec }, artifact:
       const { content, mode } = isFileWithMode(spec) ? spec : { content: spec, mode: DEFAULT_FILE_MODE };
       return { meta: { relative: safeEntryPath(name, artifact), mode: REGULAR_FILE | (mode & 0o7777), mtime }, content };
     });
+    // A stream that fails before its turn (a file that cannot be opened) keeps its error (`errored`), which fails the
+    // zip when the writer reaches it, instead of an 'error' event nobody listens to, which would end the process.
+    for (const { content } of entries) if (content instanceof Readable) content.on('error', () => undefined);
   } catch (error) {
     const failed = new Readable({ read: () => undefined });
     process.nextTick(() => failed.destroy(error as Error));
