@@ -225,7 +225,7 @@ describe('ZIP64, by size and offset', () => {
     const script = [
       'import json, sys, zipfile',
       'i = zipfile.ZipFile(sys.argv[1]).infolist()[0]',
-      "print(json.dumps([i.filename, i.file_size, i.compress_size, i.header_offset, i.CRC, i.compress_type, i.external_attr >> 16]))",
+      'print(json.dumps([i.filename, i.file_size, i.compress_size, i.header_offset, i.CRC, i.compress_type, i.external_attr >> 16]))',
     ].join('\n');
     const result = spawnSync('python3', ['-c', script, file], { encoding: 'utf8' });
     expect(JSON.parse(result.stdout || 'null')).toEqual(['huge.bin', 5 * GIB + 3, 4 * GIB + 7, 4 * GIB + 11, 0x12345678, DEFLATED, 0o100644]);
