@@ -400,7 +400,9 @@ describe('zip writer', () => {
     const zip = zipFiles({ 'noise.bin': Readable.from([crypto.randomBytes(4 * 1024 * 1024)]), 'later.ts': later }, 'Out');
     await new Promise((resolve) => zip.once('data', resolve));
     zip.destroy();
-    await Promise.race([new Promise((resolve) => later.once('close', resolve)), new Promise((resolve) => setTimeout(resolve, 5000))]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([new Promise((resolve) => later.once('close', resolve)), new Promise((resolve) => (timer = setTimeout(resolve, 5000)))]);
+    clearTimeout(timer);
     expect(later.destroyed).toBe(true);
   });
 
