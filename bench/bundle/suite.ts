@@ -12,15 +12,19 @@
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import type { Metafile } from 'esbuild';
 // eslint-disable-next-line import/no-extraneous-dependencies -- bench/ is development tooling, never shipped code
 import * as esbuild from 'esbuild';
 import { buildEsm } from '../../scripts/build-esm';
-import { PROJECT_ROOT, SCRATCH_DIR, sourcesExist } from '../lib/build';
+import { PROJECT_ROOT, sourcesExist } from '../lib/build';
 import type { BenchConfig, Figures } from '../run';
 
-const OUT = path.join(SCRATCH_DIR, 'bundle');
+// The packed package is installed OUTSIDE the project, and removed afterwards: a copy of this package under the project
+// folder (tmp/…/node_modules/cdk-codepipeline-invoke/.jsii) is taken by jsii-docgen for the package itself, so a later
+// `npx projen docgen` would write API.md from that stale assembly.
+const OUT = path.join(os.tmpdir(), 'cdk-codepipeline-invoke-bundle-bench');
 
 const HANDLERS = {
   minimal: `
@@ -58,7 +62,14 @@ export async function bundleSuite(config: BenchConfig): Promise<Figures> {
   }
   fs.rmSync(OUT, { recursive: true, force: true });
   fs.mkdirSync(OUT, { recursive: true });
-  const app = await installPackedPackage(config);
+  try {
+    return await measureBundles(config, await installPackedPackage(config));
+  } finally {
+    fs.rmSync(OUT, { recursive: true, force: true });
+  }
+}
+
+async function measureBundles(config: BenchConfig, app: string): Promise<Figures> {
   const figures: Record<string, number> = {};
   const largest: Record<string, Record<string, number>> = {};
   for (const [name, source] of Object.entries(HANDLERS) as Array<[keyof typeof HANDLERS, string]>) {
@@ -109,6 +120,9 @@ async function installPackedPackage(config: BenchConfig): Promise<string> {
   const dependencies = { 'cdk-codepipeline-invoke': `file:${path.join(OUT, packed)}` };
   fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'bundle-bench-app', private: true, dependencies }));
   execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--legacy-peer-deps', '--ignore-scripts'], { cwd: app, env, stdio: 'pipe' });
+  // `@aws-sdk/*` stays external, as the Lambda Node.js runtime provides it: the load check finds the project's copy.
+  const sdk = path.join(app, 'node_modules', '@aws-sdk');
+  if (!fs.existsSync(sdk)) fs.symlinkSync(path.join(PROJECT_ROOT, 'node_modules', '@aws-sdk'), sdk, 'dir');
   config.log(`bundle: compiled, packed ${packed} and installed it in ${Math.round((Date.now() - started) / 1000)} s`);
   return app;
 }
