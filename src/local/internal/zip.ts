@@ -1,13 +1,15 @@
 /* eslint-disable no-bitwise -- zip entries carry Unix file modes in bit fields */
 /**
- * Zipping input folders and unzipping output artifacts for local job runs: streamed (yazl / yauzl), no whole-file
- * buffers. Entry paths are checked with the runtime's zip-slip rules.
+ * Zipping input folders and unzipping output artifacts for local job runs: streamed (yazl / the runtime's central
+ * directory reader), no whole-file buffers. Entry paths are checked with the runtime's zip-slip rules.
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { PassThrough, Writable } from 'stream';
 import { pipeline } from 'stream/promises';
-import * as yauzl from 'yauzl';
+import * as zlib from 'zlib';
 import * as yazl from 'yazl';
+import { CentralDirectory, CentralEntry, decodeFileName, fileZipReader, openCentralDirectory, releaseRawFields } from '../../runtime/zip/central-directory';
 import { safeEntryPath } from '../../runtime/zip/safety';
 
 /** Zips the contents of `dir` (not the folder itself) into `outFile`, keeping file modes and symlinks. */
@@ -48,58 +50,51 @@ async function listTree(dir: string, prefix = ''): Promise<string[]> {
   return out;
 }
 
-function openZip(file: string): Promise<yauzl.ZipFile> {
-  return new Promise((resolve, reject) =>
-    yauzl.open(file, { lazyEntries: true, autoClose: true, strictFileNames: false, decodeStrings: true }, (err, zip) =>
-      err ? reject(err) : resolve(zip!),
-    ),
-  );
-}
-
 /** Extracts `zipFile` into `destDir` (created), keeping the executable bit; refuses entries that escape it. */
 export async function extractZip(zipFile: string, destDir: string, artifactName: string): Promise<number> {
   await fs.promises.mkdir(destDir, { recursive: true });
-  const zip = await openZip(zipFile);
+  const { reader, size } = await fileZipReader(zipFile, 64 * 1024);
+  const zip = await openCentralDirectory(reader, size);
   let files = 0;
-  await new Promise<void>((resolve, reject) => {
-    const fail = (err: unknown) => {
-      zip.close();
-      reject(err);
-    };
-    zip.on('error', fail);
-    zip.on('end', () => resolve());
-    zip.on('entry', (entry: yauzl.Entry) => {
-      handleEntry(zip, entry, destDir, artifactName)
-        .then((isFile) => {
-          if (isFile) files++;
-          zip.readEntry();
-        })
-        .catch(fail);
-    });
-    zip.readEntry();
-  });
+  try {
+    for (let entry = await zip.readEntry(); entry !== undefined; entry = await zip.readEntry()) {
+      entry.fileName = decodeFileName(entry);
+      releaseRawFields(entry);
+      if (await handleEntry(zip, entry, destDir, artifactName)) files++;
+    }
+  } finally {
+    zip.close();
+  }
   return files;
 }
 
-async function handleEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, destDir: string, artifactName: string): Promise<boolean> {
+async function handleEntry(zip: CentralDirectory, entry: CentralEntry, destDir: string, artifactName: string): Promise<boolean> {
   const relative = safeEntryPath(entry.fileName, artifactName);
   const target = path.join(destDir, relative);
   const mode = (entry.externalFileAttributes >>> 16) & 0o177777;
-  if (entry.fileName.endsWith('/')) {
+  if (entry.fileName.replace(/\\/g, '/').endsWith('/')) {
     await fs.promises.mkdir(target, { recursive: true });
     return false;
   }
   await fs.promises.mkdir(path.dirname(target), { recursive: true });
-  const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) =>
-    zip.openReadStream(entry, (err, s) => (err ? reject(err) : resolve(s!))),
-  );
+  if (entry.isEncrypted() || (entry.compressionMethod !== 0 && entry.compressionMethod !== 8)) {
+    throw new Error(`Artifact ${artifactName}: entry ${entry.fileName} is encrypted or uses compression method ${entry.compressionMethod}; only stored and deflated entries are read`);
+  }
+  const stored = await zip.storedStream(entry);
+  const decoded = entry.compressionMethod === 8 ? zlib.createInflateRaw() : new PassThrough();
   if ((mode & 0o170000) === 0o120000) {
     // Output artifacts come from the handler under test; their symlinks are recreated as they are.
     const chunks: Buffer[] = [];
-    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    const collect = new Writable({
+      write: (chunk: Buffer, _encoding, callback) => {
+        chunks.push(chunk);
+        callback();
+      },
+    });
+    await pipeline(stored, decoded, collect);
     await fs.promises.symlink(Buffer.concat(chunks).toString('utf8'), target);
     return true;
   }
-  await pipeline(stream, fs.createWriteStream(target, { mode: mode & 0o111 ? 0o755 : 0o644 }));
+  await pipeline(stored, decoded, fs.createWriteStream(target, { mode: mode & 0o111 ? 0o755 : 0o644 }));
   return true;
 }
