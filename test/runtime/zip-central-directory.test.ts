@@ -52,6 +52,35 @@ function storedBytesCompared(index: number, compressedSize: number): boolean {
   return compressedSize <= STORED_BYTES_COMPARED && (index < 1000 || index % 100 === 0);
 }
 
+/** The fields both readers' entries carry under the same names. */
+interface EntryFields {
+  readonly versionMadeBy: number;
+  readonly generalPurposeBitFlag: number;
+  readonly compressionMethod: number;
+  readonly crc32: number;
+  readonly compressedSize: number;
+  readonly uncompressedSize: number;
+  readonly externalFileAttributes: number;
+  readonly relativeOffsetOfLocalHeader: number;
+  isEncrypted(): boolean;
+}
+
+function listedEntry(name: string, entry: EntryFields, dataStart: number | 'refused'): ListedEntry {
+  return {
+    name,
+    versionMadeBy: entry.versionMadeBy,
+    flags: entry.generalPurposeBitFlag,
+    method: entry.compressionMethod,
+    crc32: entry.crc32,
+    compressedSize: entry.compressedSize,
+    uncompressedSize: entry.uncompressedSize,
+    externalFileAttributes: entry.externalFileAttributes,
+    localHeaderOffset: entry.relativeOffsetOfLocalHeader,
+    encrypted: entry.isEncrypted(),
+    dataStart,
+  };
+}
+
 async function readStream(stream: NodeJS.ReadableStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
@@ -71,19 +100,7 @@ async function ours(file: string): Promise<Listing> {
   try {
     for (let entry = await zip.readEntry(); entry !== undefined; entry = await zip.readEntry()) {
       const dataStart = await zip.dataStart(entry).catch(() => 'refused' as const);
-      const listed: ListedEntry = {
-        name: decodeFileName(entry),
-        versionMadeBy: entry.versionMadeBy,
-        flags: entry.generalPurposeBitFlag,
-        method: entry.compressionMethod,
-        crc32: entry.crc32,
-        compressedSize: entry.compressedSize,
-        uncompressedSize: entry.uncompressedSize,
-        externalFileAttributes: entry.externalFileAttributes,
-        localHeaderOffset: entry.relativeOffsetOfLocalHeader,
-        encrypted: entry.isEncrypted(),
-        dataStart,
-      };
+      const listed = listedEntry(decodeFileName(entry), entry, dataStart);
       if (dataStart !== 'refused' && storedBytesCompared(listing.entries.length, entry.compressedSize)) {
         const current = entry;
         listed.storedCrc = await zip
@@ -147,19 +164,7 @@ async function theirs(file: string): Promise<Listing> {
     const dataStart = await new Promise<number>((resolve, reject) =>
       headers.readLocalFileHeader(entry, { minimal: true }, (err, header) => (err ? reject(err) : resolve(header.fileDataStart))),
     ).catch(() => 'refused' as const);
-    const listed: ListedEntry = {
-      name: low.getFileNameLowLevel(raw.generalPurposeBitFlag, raw.fileNameRaw, entry.extraFields, true),
-      versionMadeBy: entry.versionMadeBy,
-      flags: entry.generalPurposeBitFlag,
-      method: entry.compressionMethod,
-      crc32: entry.crc32,
-      compressedSize: entry.compressedSize,
-      uncompressedSize: entry.uncompressedSize,
-      externalFileAttributes: entry.externalFileAttributes,
-      localHeaderOffset: entry.relativeOffsetOfLocalHeader,
-      encrypted: entry.isEncrypted(),
-      dataStart,
-    };
+    const listed = listedEntry(low.getFileNameLowLevel(raw.generalPurposeBitFlag, raw.fileNameRaw, entry.extraFields, true), entry, dataStart);
     if (dataStart !== 'refused' && storedBytesCompared(listing.entries.length, entry.compressedSize)) {
       listed.storedCrc = await new Promise<NodeJS.ReadableStream>((resolve, reject) =>
         zip.openReadStream(entry, { decodeFileData: false } as never, (err, stream) => (err ? reject(err) : resolve(stream))),
@@ -346,11 +351,15 @@ describe('zips written by Info-ZIP zip', () => {
 });
 
 describe("zips written by Python's zipfile", () => {
-  const python = (script: string, file: string) => execFileSync('python3', ['-c', script, file]);
+  /** The zip a Python script writes to sys.argv[1]. */
+  const pythonZip = (script: string): string => {
+    const file = path.join(work, `python-${++counter}.zip`);
+    execFileSync('python3', ['-c', script, file]);
+    return file;
+  };
 
   test('stored, deflated, bzip2 and lzma entries, folders, comments', async () => {
-    const file = path.join(work, `python-${++counter}.zip`);
-    python(
+    const file = pythonZip(
       `import sys, zipfile
 with zipfile.ZipFile(sys.argv[1], 'w') as z:
     z.comment = b'archive comment'
@@ -363,35 +372,30 @@ with zipfile.ZipFile(sys.argv[1], 'w') as z:
     info.comment = b'entry comment'
     z.writestr(info, 'utf-8 name')
 `,
-      file,
     );
     const listing = await expectSameListing(file);
     expect(listing.entries.map((e) => e.method)).toEqual([0, 8, 12, 14, 0, 0]);
   });
 
   test('entries written with force_zip64', async () => {
-    const file = path.join(work, `python-${++counter}.zip`);
-    python(
+    const file = pythonZip(
       `import sys, zipfile
 with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:
     for i in range(3):
         with z.open(f'big{i}.bin', 'w', force_zip64=True) as f:
             f.write(bytes(range(256)) * 100)
 `,
-      file,
     );
     expect((await expectSameListing(file)).entries).toHaveLength(3);
   });
 
   test('66,000 entries (ZIP64 end records)', async () => {
-    const file = path.join(work, `python-${++counter}.zip`);
-    python(
+    const file = pythonZip(
       `import sys, zipfile
 with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_STORED) as z:
     for i in range(66000):
         z.writestr(f'd{i // 1000}/f{i}', b'')
 `,
-      file,
     );
     const listing = await expectSameListing(file);
     expect(listing.entries).toHaveLength(66_000);
