@@ -5,7 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { PassThrough, Writable } from 'stream';
+import { PassThrough, Transform, Writable } from 'stream';
 import { pipeline } from 'stream/promises';
 import * as zlib from 'zlib';
 import * as yazl from 'yazl';
@@ -82,6 +82,7 @@ async function handleEntry(zip: CentralDirectory, entry: CentralEntry, destDir: 
   }
   const stored = await zip.storedStream(entry);
   const decoded = entry.compressionMethod === 8 ? zlib.createInflateRaw() : new PassThrough();
+  const checked = checkedContent(entry, artifactName);
   if ((mode & 0o170000) === 0o120000) {
     // Output artifacts come from the handler under test; their symlinks are recreated as they are.
     const chunks: Buffer[] = [];
@@ -91,10 +92,25 @@ async function handleEntry(zip: CentralDirectory, entry: CentralEntry, destDir: 
         callback();
       },
     });
-    await pipeline(stored, decoded, collect);
+    await pipeline(stored, decoded, checked, collect);
     await fs.promises.symlink(Buffer.concat(chunks).toString('utf8'), target);
     return true;
   }
-  await pipeline(stored, decoded, fs.createWriteStream(target, { mode: mode & 0o111 ? 0o755 : 0o644 }));
+  await pipeline(stored, decoded, checked, fs.createWriteStream(target, { mode: mode & 0o111 ? 0o755 : 0o644 }));
   return true;
+}
+
+/** Passes an entry's bytes on, failing when they are more or fewer than its declared size (a damaged output artifact). */
+function checkedContent(entry: CentralEntry, artifactName: string): Transform {
+  let size = 0;
+  const damaged = () => new Error(`Artifact ${artifactName}: entry ${entry.fileName} does not inflate to its declared ${entry.uncompressedSize} bytes`);
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      size += chunk.length;
+      callback(size > entry.uncompressedSize ? damaged() : null, chunk);
+    },
+    flush(callback) {
+      callback(size !== entry.uncompressedSize ? damaged() : null);
+    },
+  });
 }
