@@ -11,6 +11,9 @@ const BUNDLED_DEPS = [
   '@aws-sdk/client-s3@^3', // artifact download/upload with the event's artifactCredentials
   '@aws-sdk/client-sts@^3', // AssumeRole of the job-result role when the function reports to another account
   '@aws-sdk/lib-storage@^3', // streamed multipart upload of output artifacts of unknown length
+  // The local S3 server checks CRC32C / CRC64NVME with the SDK's own implementations (the code the client signed with).
+  // An internal package of aws-sdk-js-v3 with no semver promise: pinned to the version client-s3 resolves.
+  '@aws-sdk/checksums@3.1002.6',
   '@cfworker/json-schema@^4', // JSON Schema validator: 23 KB minified, no code generation, ~10 ms to load
   'fast-xml-parser@^5', // the embedded S3 server's XML request bodies (DeleteObjects, CompleteMultipartUpload): linear-time, no eval
   'yazl@^3', // streaming zip writer
@@ -87,6 +90,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // The logger's correlationIdSearchFn (JMESPath): the README's correlationIdPath '"CodePipeline.job".id' is tested.
     '@aws-lambda-powertools/jmespath@^2',
     '@middy/core@^6',
+    // The AWS SDK's error classification: test/runtime/retry.test.ts checks the runtime's retry classifier against it
+    // (the runtime does not import it: it would bring the SDK's retry middleware into every handler bundle).
+    '@smithy/service-error-classification@^4',
   ],
 
   // Lambda handlers of the library itself (*.lambda.ts) are bundled with esbuild at build time, so consumers need
@@ -107,6 +113,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
       testMatch: ['<rootDir>/test/**/*.test.ts'],
       setupFiles: ['<rootDir>/test/setup-env.ts'],
       testTimeout: 60_000,
+      // Jest's default ('50%') is one worker on a 2-core CI runner, which then idles while suites wait on subprocesses
+      // (moto, python3, the aws CLI, the bundled CLI) and timers: two workers keep both cores busy.
+      maxWorkers: '100%',
     },
   },
 
@@ -125,8 +134,8 @@ project.npmignore?.exclude('/.ci/', '/bench/', '/examples/', '/scripts/', '/rose
 // - runtime/ and shared/ never import local/ or the constructs; shared/ imports neither runtime/ nor local/;
 // - the constructs reach runtime/ and local/ only from the `*.lambda.ts` bundle entries;
 // - local/ reaches runtime/ through runtime/index, and through the crash reporter's handler, which it runs exactly as
-//   the construct deploys it. local/internal/zip.ts still borrows the runtime's entry-name check (zip/safety.ts) until
-//   it is replaced by the runtime's own extraction.
+//   the construct deploys it, and through the runtime's safe extraction (zip/extract.ts), with which local/internal/zip.ts
+//   extracts output artifacts: runtime/index does not export it (it is not part of the runtime's public API).
 const CONSTRUCT_FILES = ['./src/!(*.lambda).ts', './src/private/**'];
 project.eslint?.addRules({
   'import/no-restricted-paths': [
@@ -142,8 +151,8 @@ project.eslint?.addRules({
         {
           target: './src/local',
           from: './src/runtime',
-          except: ['./index.ts', './crash-reporter.ts', './zip/safety.ts', './zip/central-directory.ts'],
-          message: 'local/ reaches the runtime through runtime/index (and the crash reporter it runs as deployed)',
+          except: ['./index.ts', './crash-reporter.ts', './zip/extract.ts'],
+          message: 'local/ reaches the runtime through runtime/index (and the crash reporter it runs as deployed, and its safe zip extraction)',
         },
       ],
     },

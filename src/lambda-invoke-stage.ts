@@ -4,15 +4,15 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { PipelineJobFunction, PipelineJobFunctionOptions } from './pipeline-job-function';
-import { PipelineJobNodejsFunction } from './pipeline-job-nodejs-function';
 import { bindJobFunction } from './private/cross-environment';
+import { fieldError } from './private/errors';
 import {
   validateArtifactCount,
   validateNamespace,
   validatePipelineName,
   validateVariableName,
 } from './private/validate-names';
-import { checkAgainstSchema, fieldError, validateUserParameters } from './private/validate-user-parameters';
+import { renderActionUserParameters } from './private/validate-user-parameters';
 import { LAMBDA_INVOKE_MAX_INPUT_ARTIFACTS, LAMBDA_INVOKE_MAX_OUTPUT_ARTIFACTS } from './shared/limits';
 import { UserParameters } from './user-parameters';
 import { UserParametersSchema } from './user-parameters-schema';
@@ -97,7 +97,7 @@ export interface LambdaInvokeStageProps {
 
   /**
    * The JSON Schema the `userParameters` must satisfy, checked at synth time. The schema of a `PipelineJobFunction`
-   * (given as `function`) is checked as well.
+   * (or any `IPipelineJobFunction`, given as `function`) is checked as well.
    *
    * @default - the function's schema, if it has one
    */
@@ -163,7 +163,13 @@ export class LambdaInvokeStage extends Construct {
 
     this.function = this.functionFrom(props);
     bindJobFunction(this, 'function', this.function, props.pipeline);
-    const userParametersString = this.renderUserParameters(props);
+    const userParametersString = renderActionUserParameters(
+      this,
+      'userParameters',
+      props.userParameters,
+      props.userParametersSchema,
+      this.function,
+    );
 
     this.action = new codepipeline_actions.LambdaInvokeAction({
       actionName: props.actionName ?? 'Invoke',
@@ -210,22 +216,4 @@ export class LambdaInvokeStage extends Construct {
       userParametersSchema: props.userParametersSchema,
     });
   }
-
-  /** Checks the parameters against the stage's schema and the function's own one, then renders them. */
-  private renderUserParameters(props: LambdaInvokeStageProps): string | undefined {
-    const functionSchema = schemaOf(this.function);
-    const schema = props.userParametersSchema ?? functionSchema;
-    const rendered = validateUserParameters(this, 'userParameters', props.userParameters, schema);
-    if (props.userParameters !== undefined && functionSchema !== undefined && functionSchema !== schema) {
-      checkAgainstSchema(this, 'userParameters', props.userParameters._value, functionSchema);
-    }
-    return rendered;
-  }
-}
-
-function schemaOf(fn: lambda.IFunction): UserParametersSchema | undefined {
-  if (fn instanceof PipelineJobFunction || fn instanceof PipelineJobNodejsFunction) {
-    return fn.userParametersSchema;
-  }
-  return undefined;
 }

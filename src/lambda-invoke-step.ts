@@ -1,20 +1,17 @@
 import { createHash } from 'crypto';
-import { CfnOutput, Token, Tokenization } from 'aws-cdk-lib';
+import { CfnOutput, Tokenization } from 'aws-cdk-lib';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as cpactions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as pipelines from 'aws-cdk-lib/pipelines';
 import { Construct } from 'constructs';
 import { PipelineJobFunction } from './pipeline-job-function';
-import { PipelineJobNodejsFunction } from './pipeline-job-nodejs-function';
 import { bindJobFunction } from './private/cross-environment';
-import { checkAgainstSchema, validateUserParameters } from './private/validate-user-parameters';
-import {
-  ACTION_NAMESPACE_PATTERN,
-  LAMBDA_INVOKE_MAX_INPUT_ARTIFACTS,
-  OUTPUT_VARIABLE_NAME_PATTERN,
-  PIPELINE_NAME_MAX_LENGTH,
-} from './shared/limits';
+import { fieldError, stepFieldError } from './private/errors';
+import { isPlainObject } from './private/tokens';
+import { isValidNamespace, isValidVariableName } from './private/validate-names';
+import { renderActionUserParameters } from './private/validate-user-parameters';
+import { LAMBDA_INVOKE_MAX_INPUT_ARTIFACTS, OUTPUT_VARIABLE_NAME_PATTERN, PIPELINE_NAME_MAX_LENGTH } from './shared/limits';
 import { UserParameters } from './user-parameters';
 import { UserParametersSchema } from './user-parameters-schema';
 
@@ -48,7 +45,8 @@ export interface LambdaInvokeStepProps {
   /**
    * The JSON Schema the UserParameters must satisfy, checked when the pipeline is synthesized (stack outputs, tokens
    * and `#{...}` references are accepted wherever the schema asks for a string). The schema of a
-   * `PipelineJobFunction` or `PipelineJobNodejsFunction` (given as `function`) is checked as well.
+   * `PipelineJobFunction`, `PipelineJobNodejsFunction` or any `IPipelineJobFunction` (given as `function`) is checked
+   * as well.
    *
    * @default - the function's schema, if it has one
    */
@@ -185,10 +183,8 @@ export class LambdaInvokeStep extends pipelines.Step implements pipelines.ICodeP
    * @param variableName the name of the variable, as the handler returns it
    */
   public variable(variableName: string): string {
-    if (!Token.isUnresolved(variableName) && !OUTPUT_VARIABLE_NAME_PATTERN.test(variableName)) {
-      throw new Error(
-        `LambdaInvokeStep '${this.id}': variable name ${JSON.stringify(variableName)} must match ${OUTPUT_VARIABLE_NAME_PATTERN}`,
-      );
+    if (!isValidVariableName(variableName)) {
+      throw stepFieldError(this.id, 'variable name', `${JSON.stringify(variableName)} must match ${OUTPUT_VARIABLE_NAME_PATTERN}`);
     }
     this.useNamespace('variable()');
     return `#{${this.namespaceName}.${variableName}}`;
@@ -208,7 +204,7 @@ export class LambdaInvokeStep extends pipelines.Step implements pipelines.ICodeP
   ): pipelines.CodePipelineActionFactoryResult {
     const variablesNamespace = this.namespaceUsed ? this.namespaceName : options.variablesNamespace;
     if (this.namespaceUsed) {
-      claimNamespace(options.pipeline, this.namespaceName, this);
+      claimNamespace(options, this.namespaceName, this);
     }
     const userParameters = this.checkUserParameters(options);
     bindJobFunction(options.scope, `${this}.function`, this.function, stage.pipeline);
@@ -234,15 +230,8 @@ export class LambdaInvokeStep extends pipelines.Step implements pipelines.ICodeP
    * function's own one, as `LambdaInvokeStage` does, then renders them.
    */
   private checkUserParameters(options: pipelines.ProduceActionOptions): string | undefined {
-    const fieldName = `${this}.userParameters`;
     const params = this.resolvedUserParameters(options.stackOutputsMap);
-    const functionSchema = schemaOf(this.function);
-    const schema = this.userParametersSchema ?? functionSchema;
-    const rendered = validateUserParameters(options.scope, fieldName, params, schema);
-    if (params !== undefined && functionSchema !== undefined && functionSchema !== schema) {
-      checkAgainstSchema(options.scope, fieldName, params._value, functionSchema);
-    }
-    return rendered;
+    return renderActionUserParameters(options.scope, `${this}.userParameters`, params, this.userParametersSchema, this.function);
   }
 
   /** The UserParameters with each stack output replaced by the pipeline variable that carries it. */
@@ -256,21 +245,15 @@ export class LambdaInvokeStep extends pipelines.Step implements pipelines.ICodeP
 
   private useNamespace(via: string): void {
     if (this.produced && !this.namespaceUsed) {
-      throw new Error(
-        `LambdaInvokeStep '${this.id}': ${via} was used after the pipeline was built, so the action has no variables ` +
-          'namespace; use it before the pipeline is built (before app.synth() or buildPipeline()), or set variablesNamespace',
+      throw stepFieldError(
+        this.id,
+        via,
+        'was used after the pipeline was built, so the action has no variables namespace; use it before the pipeline ' +
+          'is built (before app.synth() or buildPipeline()), or set variablesNamespace',
       );
     }
     this.namespaceUsed = true;
   }
-}
-
-/** The schema a job function declares for its UserParameters. */
-function schemaOf(fn: lambda.IFunction): UserParametersSchema | undefined {
-  if (fn instanceof PipelineJobFunction || fn instanceof PipelineJobNodejsFunction) {
-    return fn.userParametersSchema;
-  }
-  return undefined;
 }
 
 // -----------------------------------------------------------------------------------------------------------------
@@ -285,10 +268,10 @@ function collectInputs(
   const add = (producer: pipelines.IFileSetProducer, what: string) => {
     const fileSet = producer.primaryOutput;
     if (!fileSet) {
-      throw new Error(`LambdaInvokeStep '${stepId}': ${what} must be a step that produces a file set, got ${producer}`);
+      throw stepFieldError(stepId, what, `must be a step that produces a file set, got ${producer}`);
     }
     if (fileSets.includes(fileSet)) {
-      throw new Error(`LambdaInvokeStep '${stepId}': ${what} (${fileSet}) is already an input of this step`);
+      throw stepFieldError(stepId, what, `(${fileSet}) is already an input of this step`);
     }
     fileSets.push(fileSet);
   };
@@ -297,8 +280,10 @@ function collectInputs(
   }
   additionalInputs.forEach((producer, i) => add(producer, `additionalInputs[${i}]`));
   if (fileSets.length > LAMBDA_INVOKE_MAX_INPUT_ARTIFACTS) {
-    throw new Error(
-      `LambdaInvokeStep '${stepId}': a Lambda invoke action takes at most ${LAMBDA_INVOKE_MAX_INPUT_ARTIFACTS} input ` +
+    throw stepFieldError(
+      stepId,
+      'additionalInputs',
+      `hold too many file sets: a Lambda invoke action takes at most ${LAMBDA_INVOKE_MAX_INPUT_ARTIFACTS} input ` +
         `artifacts, got ${fileSets.length} (input and additionalInputs)`,
     );
   }
@@ -319,13 +304,11 @@ function namespaceFromStepId(stepId: string): string {
 }
 
 function checkNamespace(stepId: string, namespace: string): void {
-  if (Token.isUnresolved(namespace)) {
-    return;
-  }
-  if (!ACTION_NAMESPACE_PATTERN.test(namespace) || namespace.length > PIPELINE_NAME_MAX_LENGTH) {
-    throw new Error(
-      `LambdaInvokeStep '${stepId}': variablesNamespace must be 1 to ${PIPELINE_NAME_MAX_LENGTH} characters of ` +
-        `A-Za-z0-9@_- (got ${JSON.stringify(namespace)})`,
+  if (!isValidNamespace(namespace)) {
+    throw stepFieldError(
+      stepId,
+      'variablesNamespace',
+      `must be 1 to ${PIPELINE_NAME_MAX_LENGTH} characters of A-Za-z0-9@_- (got ${JSON.stringify(namespace)})`,
     );
   }
 }
@@ -333,17 +316,19 @@ function checkNamespace(stepId: string, namespace: string): void {
 // CodePipeline rejects a pipeline in which two actions share a namespace; say so at synth, naming both steps.
 const namespacesByPipeline = new WeakMap<object, Map<string, LambdaInvokeStep>>();
 
-function claimNamespace(pipeline: object, namespace: string, step: LambdaInvokeStep): void {
-  let claimed = namespacesByPipeline.get(pipeline);
+function claimNamespace(options: pipelines.ProduceActionOptions, namespace: string, step: LambdaInvokeStep): void {
+  let claimed = namespacesByPipeline.get(options.pipeline);
   if (!claimed) {
     claimed = new Map();
-    namespacesByPipeline.set(pipeline, claimed);
+    namespacesByPipeline.set(options.pipeline, claimed);
   }
   const owner = claimed.get(namespace);
   if (owner !== undefined && owner !== step) {
-    throw new Error(
-      `LambdaInvokeStep '${step.id}': variables namespace '${namespace}' is already used by LambdaInvokeStep ` +
-        `'${owner.id}' in this pipeline; give one of them another variablesNamespace`,
+    throw fieldError(
+      options.scope,
+      `${step}.variablesNamespace`,
+      `is taken: variables namespace '${namespace}' is already used by LambdaInvokeStep '${owner.id}' in this ` +
+        'pipeline; give one of them another variablesNamespace',
     );
   }
   claimed.set(namespace, step);
@@ -378,16 +363,17 @@ function mapStackOutputs(
       return x;
     }
     if (Construct.isConstruct(x)) {
-      throw new Error(
-        `LambdaInvokeStep '${stepId}': userParameters${path} is a construct (${x.node.path}), not JSON ` +
-          'data: pass one of its attributes, or a CfnOutput of a deployed stack',
+      throw stepFieldError(
+        stepId,
+        `userParameters${path}`,
+        `is a construct (${x.node.path}), not JSON data: pass one of its attributes, or a CfnOutput of a deployed stack`,
       );
     }
     if (!Array.isArray(x) && !isPlainObject(x)) {
       return x;
     }
     if (ancestors.has(x)) {
-      throw new Error(`LambdaInvokeStep '${stepId}': userParameters${path} contains itself, not JSON data`);
+      throw stepFieldError(stepId, `userParameters${path}`, 'contains itself, not JSON data');
     }
     ancestors.add(x);
     const copy = Array.isArray(x)
@@ -414,11 +400,6 @@ function isCfnOutput(x: object): x is CfnOutput {
 function jsiiTypeOf(x: object): string | undefined {
   const rtti = (x.constructor as unknown as { [JSII_RTTI]?: { fqn?: string } } | undefined)?.[JSII_RTTI];
   return rtti?.fqn;
-}
-
-function isPlainObject(x: object): boolean {
-  const proto = Object.getPrototypeOf(x);
-  return proto === Object.prototype || proto === null;
 }
 
 function joinKey(path: string, key: string): string {

@@ -1,12 +1,25 @@
-import { PhysicalName } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { DEFAULT_RUNTIME } from './private/defaults';
-import { jobFunctionDefaults } from './private/job-function-defaults';
-import { suppressNagFindings } from './private/nag';
+import { completeJobFunction, grantJobResults, jobFunctionDefaults } from './private/job-function-defaults';
 import { UserParametersSchema } from './user-parameters-schema';
+
+/**
+ * A Lambda function that serves CodePipeline jobs and declares the UserParameters its handler expects.
+ *
+ * `PipelineJobFunction` and `PipelineJobNodejsFunction` implement it. `LambdaInvokeStage` and `LambdaInvokeStep`
+ * check their `userParameters` against the `userParametersSchema` of any function that implements it, as well as
+ * against their own.
+ */
+export interface IPipelineJobFunction extends lambda.IFunction {
+  /**
+   * The JSON Schema of the UserParameters the function expects.
+   *
+   * @default - the function declares no schema; the parameters are not checked against it
+   */
+  readonly userParametersSchema?: UserParametersSchema;
+}
 
 /**
  * Options of a job function, on top of everything `lambda.FunctionOptions` offers.
@@ -70,7 +83,7 @@ export interface PipelineJobFunctionProps extends PipelineJobFunctionOptions {
  * role may write to it and to no other log group), the job-result grants, no async retries and crash reporting. Its
  * name is generated when a pipeline in another account or region uses it (`PhysicalName.GENERATE_IF_NEEDED`).
  */
-export class PipelineJobFunction extends lambda.Function {
+export class PipelineJobFunction extends lambda.Function implements IPipelineJobFunction {
   /**
    * Grants `codepipeline:PutJobSuccessResult` and `codepipeline:PutJobFailureResult`, what a function needs to report
    * a job's result. For an existing function that serves a Lambda invoke action.
@@ -81,11 +94,7 @@ export class PipelineJobFunction extends lambda.Function {
    * @param grantee the function (or any principal) that reports job results
    */
   public static grantJobResults(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['codepipeline:PutJobSuccessResult', 'codepipeline:PutJobFailureResult'],
-      resourceArns: ['*'],
-    });
+    return grantJobResults(grantee);
   }
 
   /**
@@ -102,22 +111,9 @@ export class PipelineJobFunction extends lambda.Function {
 
   constructor(scope: Construct, id: string, props: PipelineJobFunctionProps) {
     const defaults = jobFunctionDefaults(scope, id, props);
-    super(scope, id, {
-      ...props,
-      runtime: props.runtime ?? DEFAULT_RUNTIME,
-      // A pipeline in another account or region refers to the function by name: generated then, and only then.
-      functionName: props.functionName ?? PhysicalName.GENERATE_IF_NEEDED,
-      architecture: defaults.architecture,
-      timeout: defaults.timeout,
-      memorySize: defaults.memorySize,
-      retryAttempts: defaults.retryAttempts,
-      onFailure: defaults.onFailure,
-      logGroup: defaults.logGroup,
-      role: defaults.role,
-    });
+    super(scope, id, { ...props, ...defaults.functionProps });
     this.userParametersSchema = props.userParametersSchema;
     this.crashReporter = defaults.crashReporter;
-    PipelineJobFunction.grantJobResults(this);
-    suppressNagFindings(this, defaults.crashReporter, defaults.logGrant);
+    completeJobFunction(this, defaults);
   }
 }

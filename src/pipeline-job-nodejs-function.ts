@@ -1,13 +1,10 @@
-import { PhysicalName } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { PipelineJobFunction } from './pipeline-job-function';
-import { DEFAULT_RUNTIME } from './private/defaults';
-import { jobFunctionDefaults } from './private/job-function-defaults';
-import { suppressNagFindings } from './private/nag';
-import { childFieldError } from './private/validate-user-parameters';
+import { IPipelineJobFunction } from './pipeline-job-function';
+import { childFieldError } from './private/errors';
+import { completeJobFunction, jobFunctionDefaults } from './private/job-function-defaults';
 import { UserParametersSchema } from './user-parameters-schema';
 
 /**
@@ -43,7 +40,7 @@ export interface PipelineJobNodejsFunctionProps extends nodejs.NodejsFunctionPro
  * provides it). Same defaults, grants and crash reporting as `PipelineJobFunction`; the bundle is minified unless
  * `bundling` says otherwise.
  */
-export class PipelineJobNodejsFunction extends nodejs.NodejsFunction {
+export class PipelineJobNodejsFunction extends nodejs.NodejsFunction implements IPipelineJobFunction {
   /**
    * The JSON Schema of the UserParameters the function expects.
    */
@@ -62,23 +59,9 @@ export class PipelineJobNodejsFunction extends nodejs.NodejsFunction {
       throw childFieldError(scope, id, 'entry', 'is required: the path of the handler file, e.g. path.join(__dirname, "handler.ts")');
     }
     const defaults = jobFunctionDefaults(scope, id, props);
-    super(scope, id, {
-      ...props,
-      runtime: props.runtime ?? DEFAULT_RUNTIME,
-      // A pipeline in another account or region refers to the function by name: generated then, and only then.
-      functionName: props.functionName ?? PhysicalName.GENERATE_IF_NEEDED,
-      architecture: defaults.architecture,
-      timeout: defaults.timeout,
-      memorySize: defaults.memorySize,
-      retryAttempts: defaults.retryAttempts,
-      onFailure: defaults.onFailure,
-      logGroup: defaults.logGroup,
-      role: defaults.role,
-      bundling: { minify: true, ...props.bundling },
-    });
+    super(scope, id, { ...props, ...defaults.functionProps, bundling: { minify: true, ...props.bundling } });
     this.userParametersSchema = props.userParametersSchema;
     this.crashReporter = defaults.crashReporter;
-    PipelineJobFunction.grantJobResults(this);
-    suppressNagFindings(this, defaults.crashReporter, defaults.logGrant);
+    completeJobFunction(this, defaults);
   }
 }

@@ -1,4 +1,5 @@
-import { checkSchemaIsValid, formatViolations } from './shared/user-parameters-check';
+import { formatViolations } from './shared/field-path';
+import { checkSchemaIsValid } from './shared/schema-check';
 
 /**
  * The typed contract of a function's UserParameters, as a JSON Schema (draft 2020-12 unless `$schema` says

@@ -56,40 +56,19 @@ export class UserParameters {
   }
 
   /**
-   * The value with `mapValue` applied to every node (before its children), e.g. to turn a CDK Pipelines
-   * `StackOutputReference` into a `#{Namespace.Variable}` string. Plain objects and arrays are descended into.
-   *
-   * @internal
-   */
-  public _mapped(mapValue?: (v: unknown) => unknown): unknown {
-    return mapValue ? mapDeep(this._value, mapValue) : this._value;
-  }
-
-  /**
    * The configuration value: plain JSON when the value holds no token (a literal string in the template), otherwise
    * `Stack.toJsonString` (an `Fn::Join` in the template).
    *
    * @internal
    */
-  public _render(scope: IConstruct, mapValue?: (v: unknown) => unknown): string {
-    const value = this._mapped(mapValue);
+  public _render(scope: IConstruct): string {
+    const value = this._value;
     if (typeof value === 'string') {
       return value;
     }
     warnAboutFreeTextVariables(scope, value);
     return containsToken(value) ? Stack.of(scope).toJsonString(value) : JSON.stringify(value);
   }
-}
-
-function mapDeep(value: unknown, mapValue: (v: unknown) => unknown): unknown {
-  const mapped = mapValue(value);
-  if (Array.isArray(mapped)) {
-    return mapped.map((item) => mapDeep(item, mapValue));
-  }
-  if (isPlainObject(mapped)) {
-    return Object.fromEntries(Object.entries(mapped).map(([k, v]) => [k, mapDeep(v, mapValue)]));
-  }
-  return mapped;
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * Upload baselines, in a fresh process, each with the SDK's multipart `Upload` (`@aws-sdk/lib-storage`) at the
- * candidate's settings (2 parts of 5 MiB in flight, src/runtime/s3.ts):
+ * candidate's settings (2 parts of 5 MiB in flight, src/runtime/s3/upload.ts):
  * - `zip-same`: Info-ZIP `zip -r -n <suffixes>` to a file, storing what the candidate stores (same work), then Upload;
  * - `zip-default`: plain `zip -r` (Info-ZIP's default store list, `.Z:.zip:.zoo:.arc:.lzh:.arj`), then Upload;
  * - `archiver`: archiver's zip stream (the usual Node choice) piped into Upload, nothing on disk.
@@ -30,7 +30,7 @@ export interface UploadBaselineResult {
   readonly zipMaxRssKb: number;
 }
 
-/** The candidate's multipart settings (src/runtime/s3.ts): the same on both sides. */
+/** The candidate's multipart settings (src/runtime/s3/upload.ts): the same on both sides. */
 const UPLOAD_SETTINGS = { queueSize: 2, partSize: 5 * 1024 * 1024 };
 
 async function main(): Promise<void> {

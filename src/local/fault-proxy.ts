@@ -7,6 +7,7 @@
  * middle of a body, a shortened object, slowness, and a connection that stalls (open, silent) until the client gives up.
  */
 import * as http from 'http';
+import { FaultQueue } from './internal/fault-queue';
 import { closeServer, listen, newRequestId, type ListenOptions } from './internal/http';
 import { element } from './internal/xml';
 
@@ -88,9 +89,8 @@ export class FaultProxy {
 
   private readonly server: http.Server;
   private readonly agent = new http.Agent({ keepAlive: true });
-  private readonly faults: Array<{ fault: S3Fault; remaining: number }> = [];
+  private readonly faults = new FaultQueue<S3Fault>();
   private readonly log: ProxiedRequest[] = [];
-  private injected = 0;
   private _endpoint = '';
 
   private constructor(private readonly target: URL) {
@@ -109,21 +109,21 @@ export class FaultProxy {
 
   /** How many faults were injected so far. */
   get faultsInjected(): number {
-    return this.injected;
+    return this.faults.injected;
   }
 
   /** Adds faults; a request gets the first one (in order) that matches it and is not used up. */
   injectFaults(faults: readonly S3Fault[]): void {
-    for (const fault of faults) this.faults.push({ fault, remaining: fault.times ?? 1 });
+    this.faults.add(faults);
   }
 
   clearFaults(): void {
-    this.faults.length = 0;
+    this.faults.clear();
   }
 
   /** Faults not used up yet (a test can check that all of them happened). */
   get pendingFaults(): number {
-    return this.faults.reduce((sum, f) => sum + (Number.isFinite(f.remaining) ? f.remaining : 1), 0);
+    return this.faults.pending;
   }
 
   async close(): Promise<void> {
@@ -134,19 +134,12 @@ export class FaultProxy {
   private takeFault(req: http.IncomingMessage): S3Fault | undefined {
     const method = req.method ?? 'GET';
     const url = req.url ?? '/';
-    const index = this.faults.findIndex(
-      ({ fault, remaining }) =>
-        remaining > 0 &&
+    return this.faults.take(
+      (fault) =>
         (fault.methods === undefined || fault.methods.includes(method)) &&
         (fault.path === undefined || fault.path.test(url)) &&
         (fault.ranged === undefined || fault.ranged === (req.headers.range !== undefined)),
     );
-    if (index < 0) return undefined;
-    const slot = this.faults[index];
-    slot.remaining--;
-    if (slot.remaining <= 0) this.faults.splice(index, 1);
-    this.injected++;
-    return slot.fault;
   }
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse): void {

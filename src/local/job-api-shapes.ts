@@ -4,8 +4,10 @@
  * The package cannot read the model at run time, so the needed part lives here; test/local/job-api-shapes.test.ts
  * checks that these numbers agree with src/shared/limits.ts, so the emulator and the runtime cannot drift apart.
  *
- * `Time` is a timestamp shape that the trimmed model omits (epoch seconds in AWS JSON 1.1).
+ * `Time` is a timestamp shape that the trimmed model omits (epoch seconds in AWS JSON 1.1). `FailureType`'s values are
+ * the runtime's own list (shared/limits.ts), which test/shared/limits.test.ts holds against the model.
  */
+import { FAILURE_TYPES } from '../shared/limits';
 
 export interface StructureShape {
   readonly type: 'structure';
@@ -132,14 +134,7 @@ export const JOB_API_SHAPES: Readonly<Record<string, Shape>> = {
   },
   FailureType: {
     type: 'string',
-    enum: [
-      'JobFailed',
-      'ConfigurationError',
-      'PermissionError',
-      'RevisionOutOfSync',
-      'RevisionUnavailable',
-      'SystemUnavailable',
-    ],
+    enum: FAILURE_TYPES,
   },
   Message: {
     type: 'string',

@@ -6,6 +6,7 @@
  */
 import * as crypto from 'crypto';
 import { USER_PARAMETERS_MAX_LENGTH } from '../shared/limits';
+import { VARIABLE_REFERENCE_PARTS } from '../shared/variable-references';
 
 /** An artifact of the event: a name, and where it is (defaults come from the event options). */
 export interface ArtifactSpec {
@@ -95,9 +96,6 @@ export function artifactObjectKey(pipelineName: string, artifactName: string): s
   return `${pipelineName.slice(0, 20)}/${artifactName.slice(0, 10)}/${suffix}`;
 }
 
-/** A pipeline variable reference, `#{Namespace.Variable}` (namespace and name use the OutputVariablesKey characters). */
-const VARIABLE_REFERENCE = /#\{([A-Za-z0-9@\-_]+)\.([A-Za-z0-9@\-_]+)\}/g;
-
 /**
  * Replaces `#{Namespace.Variable}` references the way CodePipeline does before the action runs: textually, with no
  * JSON escaping (a value containing `"` breaks JSON UserParameters: aws-cdk #31213). Unknown references stay as they
@@ -105,7 +103,7 @@ const VARIABLE_REFERENCE = /#\{([A-Za-z0-9@\-_]+)\.([A-Za-z0-9@\-_]+)\}/g;
  */
 export function substituteVariables(text: string, variables: Readonly<Record<string, string>>): { text: string; unresolved: string[] } {
   const unresolved: string[] = [];
-  const out = text.replace(VARIABLE_REFERENCE, (reference: string, namespace: string, name: string) => {
+  const out = text.replace(VARIABLE_REFERENCE_PARTS, (reference: string, namespace: string, name: string) => {
     const value = variables[`${namespace}.${name}`];
     if (value === undefined) {
       if (!unresolved.includes(reference)) unresolved.push(reference);

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, PhysicalName } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -11,12 +11,16 @@ import {
   DEFAULT_LOG_RETENTION,
   DEFAULT_MEMORY_SIZE,
   DEFAULT_RETRY_ATTEMPTS,
+  DEFAULT_RUNTIME,
   DEFAULT_TIMEOUT,
 } from './defaults';
-import { childFieldError } from './validate-user-parameters';
+import { childFieldError } from './errors';
+import { suppressNagFindings } from './nag';
 
 /** The props both job function constructs understand on top of Lambda's own. */
 export interface JobFunctionOptionsInput {
+  readonly runtime?: lambda.Runtime;
+  readonly functionName?: string;
   readonly architecture?: lambda.Architecture;
   readonly timeout?: Duration;
   readonly memorySize?: number;
@@ -30,16 +34,24 @@ export interface JobFunctionOptionsInput {
   readonly vpc?: ec2.IVpc;
 }
 
-export interface JobFunctionDefaults {
+/** The Lambda props a job function sets in place of the user's (each one the user's value when given). */
+export interface JobFunctionProps {
+  readonly runtime: lambda.Runtime;
+  readonly functionName: string;
   readonly architecture: lambda.Architecture;
   readonly timeout: Duration;
   readonly memorySize: number;
   readonly retryAttempts: number;
   readonly onFailure?: lambda.IDestination;
   readonly logGroup?: logs.ILogGroupRef;
-  readonly crashReporter?: lambda.IFunction;
   /** The execution role: the user's, or one the construct made (then `logGrant` says how it may log). */
   readonly role?: iam.IRole;
+}
+
+export interface JobFunctionDefaults {
+  /** Spread over the user's props when calling the Lambda function's constructor. */
+  readonly functionProps: JobFunctionProps;
+  readonly crashReporter?: lambda.IFunction;
   /**
    * 'log-group': the role may write to the function's own log group only. 'basic-execution-role': Lambda's managed
    * policy (logs on every log group), when the construct cannot name the log group. undefined: the user's role.
@@ -68,16 +80,39 @@ export function jobFunctionDefaults(scope: Construct, id: string, props: JobFunc
   const logGroup = logGroupFor(scope, id, props);
   const { role, logGrant } = executionRoleFor(scope, id, props, logGroup);
   return {
-    architecture: props.architecture ?? DEFAULT_ARCHITECTURE,
-    timeout: props.timeout ?? DEFAULT_TIMEOUT,
-    memorySize: props.memorySize ?? DEFAULT_MEMORY_SIZE,
-    retryAttempts: props.retryAttempts ?? DEFAULT_RETRY_ATTEMPTS,
-    onFailure: crashReporter ? new destinations.LambdaDestination(crashReporter) : props.onFailure,
-    logGroup,
+    functionProps: {
+      runtime: props.runtime ?? DEFAULT_RUNTIME,
+      // A pipeline in another account or region refers to the function by name: generated then, and only then.
+      functionName: props.functionName ?? PhysicalName.GENERATE_IF_NEEDED,
+      architecture: props.architecture ?? DEFAULT_ARCHITECTURE,
+      timeout: props.timeout ?? DEFAULT_TIMEOUT,
+      memorySize: props.memorySize ?? DEFAULT_MEMORY_SIZE,
+      retryAttempts: props.retryAttempts ?? DEFAULT_RETRY_ATTEMPTS,
+      onFailure: crashReporter ? new destinations.LambdaDestination(crashReporter) : props.onFailure,
+      logGroup,
+      role,
+    },
     crashReporter,
-    role,
     logGrant,
   };
+}
+
+/** What a job function does once Lambda's constructor has run: the job-result grant and the cdk-nag suppressions. */
+export function completeJobFunction(fn: lambda.Function, defaults: JobFunctionDefaults): void {
+  grantJobResults(fn);
+  suppressNagFindings(fn, defaults.crashReporter, defaults.logGrant);
+}
+
+/**
+ * Grants `codepipeline:PutJobSuccessResult` and `codepipeline:PutJobFailureResult`. These actions support no
+ * resource-level permissions: the resource is "*" (aws-cdk #42; IAM service authorization reference for CodePipeline).
+ */
+export function grantJobResults(grantee: iam.IGrantable): iam.Grant {
+  return iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['codepipeline:PutJobSuccessResult', 'codepipeline:PutJobFailureResult'],
+    resourceArns: ['*'],
+  });
 }
 
 const BASIC_EXECUTION_ROLE = 'service-role/AWSLambdaBasicExecutionRole';

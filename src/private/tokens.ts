@@ -1,14 +1,9 @@
 import { Token } from 'aws-cdk-lib';
-
-/**
- * A `#{Namespace.Variable}` reference (action output variables, `#{codepipeline.PipelineExecutionId}`, pipeline-level
- * `#{variables.name}`): CodePipeline substitutes it textually before invoking the action.
- */
-export const VARIABLE_REFERENCE = /#\{[^{}]+\}/g;
+import { ANY_VARIABLE_REFERENCE } from '../shared/variable-references';
 
 /** Says whether a string is not known at synth time: a CDK token or a `#{Namespace.Variable}` reference. */
 export function isUnresolvedString(value: string): boolean {
-  return Token.isUnresolved(value) || new RegExp(VARIABLE_REFERENCE.source).test(value);
+  return Token.isUnresolved(value) || new RegExp(ANY_VARIABLE_REFERENCE.source).test(value);
 }
 
 /** Says whether a value holds a CDK token anywhere (a string, a number, a key or an IResolvable object). */

@@ -1,7 +1,7 @@
 import { Token } from 'aws-cdk-lib';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import { IConstruct } from 'constructs';
-import { fieldError } from './validate-user-parameters';
+import { fieldError } from './errors';
 import {
   ACTION_NAMESPACE_PATTERN,
   OUTPUT_VARIABLE_NAME_PATTERN,
@@ -24,6 +24,16 @@ export function validateVariableName(scope: IConstruct, fieldName: string, value
   validateAgainst(scope, fieldName, value, OUTPUT_VARIABLE_NAME_PATTERN, undefined);
 }
 
+/** Says whether CodePipeline accepts the value as a variables namespace (a token is left for CodePipeline to judge). */
+export function isValidNamespace(value: string): boolean {
+  return isValid(value, ACTION_NAMESPACE_PATTERN, PIPELINE_NAME_MAX_LENGTH);
+}
+
+/** Says whether CodePipeline accepts the value as an output variable name (a token is left for CodePipeline to judge). */
+export function isValidVariableName(value: string): boolean {
+  return isValid(value, OUTPUT_VARIABLE_NAME_PATTERN, undefined);
+}
+
 /** A Lambda invoke action takes 0 to `max` input (or output) artifacts. */
 export function validateArtifactCount(
   scope: IConstruct,
@@ -44,12 +54,16 @@ function validateAgainst(
   pattern: RegExp,
   maxLength: number | undefined,
 ): void {
-  if (value === undefined || Token.isUnresolved(value)) {
+  if (value === undefined || isValid(value, pattern, maxLength)) {
     return;
   }
-  const tooLong = maxLength !== undefined && value.length > maxLength;
-  if (!pattern.test(value) || tooLong) {
-    const limit = maxLength !== undefined ? `, at most ${maxLength} characters` : '';
-    throw fieldError(scope, fieldName, `must match ${pattern.source}${limit} (got ${JSON.stringify(value)})`);
+  const limit = maxLength !== undefined ? `, at most ${maxLength} characters` : '';
+  throw fieldError(scope, fieldName, `must match ${pattern.source}${limit} (got ${JSON.stringify(value)})`);
+}
+
+function isValid(value: string, pattern: RegExp, maxLength: number | undefined): boolean {
+  if (Token.isUnresolved(value)) {
+    return true;
   }
+  return pattern.test(value) && (maxLength === undefined || value.length <= maxLength);
 }

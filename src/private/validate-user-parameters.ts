@@ -1,14 +1,51 @@
 import { Annotations, Stack, Token } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { IConstruct } from 'constructs';
-import { isPlainObject, isUnresolvedString, VARIABLE_REFERENCE } from './tokens';
+import { fieldError } from './errors';
+import { isPlainObject, isUnresolvedString } from './tokens';
+import type { IPipelineJobFunction } from '../pipeline-job-function';
 import { USER_PARAMETERS_MAX_LENGTH, USER_PARAMETERS_MIN_LENGTH } from '../shared/limits';
 import { describeSecret, findSecrets, SecretFinding } from '../shared/secrets';
 import { checkUserParameters, fieldPath, SchemaViolation } from '../shared/user-parameters-check';
+import { ANY_VARIABLE_REFERENCE } from '../shared/variable-references';
 import { UserParameters } from '../user-parameters';
 import { UserParametersSchema } from '../user-parameters-schema';
 
 /** The id of the warning a secret-looking value raises (acknowledge it with `Annotations.acknowledgeWarning`). */
 export const SECRET_WARNING_ID = 'cdk-codepipeline-invoke:secretInUserParameters';
+
+/**
+ * Checks the UserParameters of a Lambda invoke action and renders them: against the action's own schema (or, without
+ * one, the function's), and against the function's schema as well when both are given (the function declares what
+ * its handler accepts). What `LambdaInvokeStage` and `LambdaInvokeStep` do with their `userParameters`.
+ *
+ * @param fieldName the prop, as the user wrote it ('userParameters', 'LambdaInvokeStep(Check).userParameters')
+ * @returns the rendered configuration value, or undefined without parameters
+ */
+export function renderActionUserParameters(
+  scope: IConstruct,
+  fieldName: string,
+  params: UserParameters | undefined,
+  actionSchema: UserParametersSchema | undefined,
+  fn: lambda.IFunction,
+): string | undefined {
+  const functionSchema = schemaOfFunction(fn);
+  const schema = actionSchema ?? functionSchema;
+  const rendered = validateUserParameters(scope, fieldName, params, schema);
+  if (params !== undefined && functionSchema !== undefined && functionSchema !== schema) {
+    checkAgainstSchema(scope, fieldName, params._value, functionSchema);
+  }
+  return rendered;
+}
+
+/**
+ * The schema a job function declares (`IPipelineJobFunction.userParametersSchema`), read by shape rather than by
+ * class: a function implementing the interface in another jsii language is a proxy object, not a subclass.
+ */
+export function schemaOfFunction(fn: lambda.IFunction): UserParametersSchema | undefined {
+  const schema = (fn as Partial<IPipelineJobFunction>).userParametersSchema;
+  return schema instanceof UserParametersSchema ? schema : undefined;
+}
 
 /**
  * Checks UserParameters at synth time and renders them. Throws an error naming `scope.node.path` and the field when:
@@ -17,8 +54,6 @@ export const SECRET_WARNING_ID = 'cdk-codepipeline-invoke:secretInUserParameters
  * an `Fn::Join`), or is empty. Adds a warning annotation for values that look like secrets.
  *
  * @param fieldName the prop, as the user wrote it ('userParameters')
- * @param mapValue applied to every value before rendering and checking (the CDK Pipelines step maps
- *   `StackOutputReference`s to `#{Namespace.Variable}` strings)
  * @returns the rendered configuration value, or undefined without parameters
  */
 export function validateUserParameters(
@@ -26,7 +61,6 @@ export function validateUserParameters(
   fieldName: string,
   params: UserParameters | undefined,
   schema: UserParametersSchema | undefined,
-  mapValue?: (v: unknown) => unknown,
 ): string | undefined {
   if (params === undefined) {
     if (schema !== undefined) {
@@ -34,17 +68,17 @@ export function validateUserParameters(
     }
     return undefined;
   }
-  const value = params._mapped(mapValue);
+  const value = params._value;
   if (schema !== undefined) {
     checkAgainstSchema(scope, fieldName, value, schema);
   }
   warnAboutSecrets(scope, fieldName, findSecrets(value, { isUnresolved: isUnresolvedString }));
-  const rendered = params._render(scope, mapValue);
+  const rendered = params._render(scope);
   checkRenderedLength(scope, fieldName, rendered);
   return rendered;
 }
 
-/** Checks the (mapped) value of UserParameters against one schema; throws naming every violating field. */
+/** Checks the value of UserParameters against one schema; throws naming every violating field. */
 export function checkAgainstSchema(scope: IConstruct, fieldName: string, value: unknown, schema: UserParametersSchema): void {
   const checkable = checkableValue(value);
   if (checkable === undefined) {
@@ -55,7 +89,7 @@ export function checkAgainstSchema(scope: IConstruct, fieldName: string, value: 
   );
   if (violations.length > 0) {
     const details = violations.map((v) => `${qualify(fieldName, v)}: ${v.message}`).join('; ');
-    throw new Error(`${describeScope(scope)}: ${fieldName} do not match the userParametersSchema: ${details}`);
+    throw fieldError(scope, fieldName, `do not match the userParametersSchema: ${details}`);
   }
 }
 
@@ -129,7 +163,7 @@ function checkRenderedLength(scope: IConstruct, fieldName: string, rendered: str
  * are substituted before CodePipeline checks the length), or surely empty.
  */
 function checkLiteralLength(scope: IConstruct, fieldName: string, text: string, kind: 'exact' | 'at least'): void {
-  const fixedLength = text.replace(VARIABLE_REFERENCE, '').length;
+  const fixedLength = text.replace(ANY_VARIABLE_REFERENCE, '').length;
   if (fixedLength > USER_PARAMETERS_MAX_LENGTH) {
     const hasReferences = fixedLength !== text.length;
     const measured = kind === 'exact' && !hasReferences ? `${text.length}` : `at least ${fixedLength}`;
@@ -172,19 +206,4 @@ function qualify(fieldName: string, violation: Pick<SchemaViolation, 'path'>): s
     return fieldName;
   }
   return violation.path.startsWith('[') ? `${fieldName}${violation.path}` : `${fieldName}.${violation.path}`;
-}
-
-/** An error naming the construct and the field: 'Stack/Deploy: userParameters is empty ...'. */
-export function fieldError(scope: IConstruct, fieldName: string, message: string): Error {
-  return new Error(`${describeScope(scope)}: ${fieldName} ${message}`);
-}
-
-/** The same, for a construct not created yet (checked before `super()`): its path is the scope's path + id. */
-export function childFieldError(scope: IConstruct, id: string, fieldName: string, message: string): Error {
-  const path = scope.node.path === '' ? id : `${scope.node.path}/${id}`;
-  return new Error(`${path}: ${fieldName} ${message}`);
-}
-
-function describeScope(scope: IConstruct): string {
-  return scope.node.path === '' ? '(app)' : scope.node.path;
 }

@@ -25,7 +25,7 @@ export type { ArtifactSafetyReason } from './errors';
 export { CONTINUATION_STATE_MAX_LENGTH } from './continuation';
 export { createJsonLogger, withAttributes } from './logger';
 export type { Logger, LogAttributes, LogLevel, JsonLoggerOptions } from './logger';
-export type { S3ClientFactory } from './s3';
+export type { S3ClientFactory } from './s3/client';
 export { parseJobEvent } from '../shared/event';
 export type {
   ActionConfigurationMap,

@@ -1,15 +1,15 @@
 /**
  * jobHandler: turns a function of a job into a Lambda handler that always reports the job's outcome to CodePipeline.
  */
-import type { CodePipelineClient, PutJobSuccessResultInput } from '@aws-sdk/client-codepipeline';
-import { MAX_TIMER_MS } from './abort';
+import type { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { decodeContinuation } from './continuation';
+import { deadlineOptions, invocationDeadline, runWithinDeadline } from './deadline';
 import { combineFeatures, jsonSchema, readArtifacts, RuntimeFeature, writeArtifacts } from './features';
 import { correlatedLogger, createJsonLogger, Logger, withAttributes } from './logger';
 import { Job, LambdaContextLike, PipelineJob } from './pipeline-job';
-import { defaultCodePipelineClient, FailureReport, putJobFailure, putJobSuccess, ReportDeadline, ReportOutcome } from './report';
-import { ContinueLater, continueLaterResult, failureOf, isContinueLater, JobResult, successInput } from './results';
-import { defaultS3ClientFactory, S3ClientFactory } from './s3';
+import { defaultCodePipelineClient, putJobFailure, putJobSuccess, ReportDeadline, ReportOutcome } from './report';
+import { ContinueLater, failureOf, isContinueLater, JobResult, Reportable, successInput } from './results';
+import { defaultS3ClientFactory, S3ClientFactory } from './s3/client';
 import type { StandardSchemaV1 } from './standard-schema';
 import { userParametersReader } from './user-parameters';
 import { ExtractionLimits, resolveLimits } from './zip/safety';
@@ -85,11 +85,6 @@ export interface JobHandlerOptions {
   readonly onDeadline?: 'fail' | 'continue';
 }
 
-/** The default deadline margin: 10 s (see `deadlineMarginMs`). */
-const DEFAULT_DEADLINE_MARGIN_MS = 10_000;
-/** The default margin is at most this fraction of the time an invocation has when it starts. */
-const DEFAULT_DEADLINE_MARGIN_FRACTION = 0.2;
-
 /** What the handler function may return. */
 export type JobOutcome = JobResult | ContinueLater | void;
 
@@ -149,28 +144,19 @@ export function buildJobHandler<P, S, O extends JobHandlerOptions>(
   const jobFeatures = combineFeatures(features);
   const userParameters = userParametersReader(options.schema, jobFeatures.jsonSchema);
   const limits = resolveLimits(options.extractionLimits);
-  const onDeadline = checkOnDeadline(options.onDeadline);
-  const explicitMargin = checkMargin(options.deadlineMarginMs);
+  const deadlineSettings = deadlineOptions(options);
   return async (rawEvent, context) => {
     const started = Date.now();
     const baseLogger = options.logger ?? createJsonLogger();
     const client = options.codePipelineClient ?? defaultCodePipelineClient();
     const requestId = context?.awsRequestId;
-    const remaining = remainingTimeOf(context);
-    const atStart = remaining?.();
-    const marginMs = atStart === undefined ? undefined : explicitMargin ?? defaultMargin(atStart);
-    // Reports retry until half the margin is left (of at most the default fraction, should a margin be too long):
-    // the rest is for ending the invocation (throw, log, clean up) before Lambda stops it.
-    const reportDeadline: ReportDeadline | undefined =
-      remaining === undefined || atStart === undefined || marginMs === undefined
-        ? undefined
-        : { remainingTimeMs: remaining, reserveMs: Math.min(marginMs, Math.max(0, atStart) * DEFAULT_DEADLINE_MARGIN_FRACTION) / 2 };
+    const deadline = invocationDeadline(context, deadlineSettings);
 
     let event: CodePipelineJobEvent;
     try {
       event = parseJobEvent(rawEvent);
     } catch (error) {
-      await reportUnparsableEvent(error, rawEvent, client, baseLogger, requestId, reportDeadline);
+      await reportUnparsableEvent(error, rawEvent, client, baseLogger, requestId, deadline?.report);
       return;
     }
     const jobId = event['CodePipeline.job'].id;
@@ -178,50 +164,49 @@ export function buildJobHandler<P, S, O extends JobHandlerOptions>(
 
     let job: Job<ParametersOf<P, O>, S> | undefined;
     try {
-      const result = await runJob();
+      const result = await outcomeOf(async () => {
+        job = await buildJob(event);
+        const running = job;
+        const ran = await runWithinDeadline(running, () => fn(running), deadline, { jobId, requestId, logger });
+        return ran.kind === 'deadline' ? ran.result : successResult(jobId, ran.outcome, requestId);
+      });
       // Reported outside the try of the job: a failing report must not turn into a second, failure report; it is
       // thrown, so that Lambda retries (and the crash reporter reports at last).
-      if (result.kind === 'success') {
-        const reported = await putJobSuccess(client, result.input, logger, reportDeadline);
-        logOutcome(logger, reported, result.continues ? 'Job will continue' : 'Job succeeded', started, {
-          ...(result.input.outputVariables !== undefined ? { outputVariables: Object.keys(result.input.outputVariables) } : {}),
-        });
-      } else {
-        const reported = await putJobFailure(client, jobId, result.failure, logger, reportDeadline);
-        logOutcome(logger, reported, 'Job failure reported', started, { failureType: result.failure.type });
-      }
+      await report(client, jobId, result, logger, deadline?.report, started);
     } finally {
       await job?.dispose();
       releaseLogger();
     }
 
-    async function runJob(): Promise<Reportable> {
+    /** The job fn works on: the parameters read and checked, the continuation decoded. */
+    async function buildJob(parsed: CodePipelineJobEvent): Promise<Job<ParametersOf<P, O>, S>> {
+      const data = parsed['CodePipeline.job'].data;
+      const raw = data.actionConfiguration.configuration.UserParameters;
+      const rawUserParameters = raw === '' ? undefined : raw;
+      const continuation = decodeContinuation(data.continuationToken);
+      logger.info(continuation.kind === 'none' ? 'Job started' : 'Job continues', {
+        inputArtifacts: data.inputArtifacts.map((a) => a.name),
+        outputArtifacts: data.outputArtifacts.map((a) => a.name),
+        encrypted: data.encryptionKey !== undefined,
+      });
+      return new Job<ParametersOf<P, O>, S>({
+        event: parsed,
+        context,
+        userParameters: (await userParameters(rawUserParameters)) as ParametersOf<P, O>,
+        rawUserParameters,
+        continuation: continuation.kind === 'state' ? (continuation.state as S) : undefined,
+        logger,
+        s3ClientFactory: options.s3Client ?? defaultS3ClientFactory,
+        ownsS3Client: options.s3Client === undefined,
+        limits,
+        features: jobFeatures,
+      });
+    }
+
+    /** What `run` comes to, a thrown error becoming the failure to report. */
+    async function outcomeOf(run: () => Promise<Reportable>): Promise<Reportable> {
       try {
-        const data = event['CodePipeline.job'].data;
-        const raw = data.actionConfiguration.configuration.UserParameters;
-        const rawUserParameters = raw === '' ? undefined : raw;
-        const continuation = decodeContinuation(data.continuationToken);
-        logger.info(continuation.kind === 'none' ? 'Job started' : 'Job continues', {
-          inputArtifacts: data.inputArtifacts.map((a) => a.name),
-          outputArtifacts: data.outputArtifacts.map((a) => a.name),
-          encrypted: data.encryptionKey !== undefined,
-        });
-        job = new Job<ParametersOf<P, O>, S>({
-          event,
-          context,
-          userParameters: (await userParameters(rawUserParameters)) as ParametersOf<P, O>,
-          rawUserParameters,
-          continuation: continuation.kind === 'state' ? (continuation.state as S) : undefined,
-          logger,
-          s3ClientFactory: options.s3Client ?? defaultS3ClientFactory,
-          ownsS3Client: options.s3Client === undefined,
-          limits,
-          features: jobFeatures,
-        });
-        const ran = remaining === undefined || marginMs === undefined ? await runFn(job) : await runFnWithDeadline(job, remaining, marginMs);
-        if (ran.kind === 'deadline') return ran.result;
-        const outcome = ran.outcome;
-        return { kind: 'success', input: successInput(jobId, outcome, requestId), continues: isContinueLater(outcome) };
+        return await run();
       } catch (error) {
         const failure = failureOf(error, requestId);
         // A failureType also marks the errors of another copy of this library (two bundles), as in failureOf.
@@ -235,139 +220,31 @@ export function buildJobHandler<P, S, O extends JobHandlerOptions>(
         return { kind: 'failure', failure };
       }
     }
-
-    async function runFn(running: Job<ParametersOf<P, O>, S>): Promise<{ kind: 'returned'; outcome: JobOutcome }> {
-      return { kind: 'returned', outcome: await fn(running) };
-    }
-
-    /**
-     * Runs fn until it settles or the deadline comes, whichever is first. At the deadline the job is stopped
-     * (`job.signal`) and its report is decided here; fn's later result is ignored (its rejection is handled by the race).
-     */
-    async function runFnWithDeadline(
-      running: Job<ParametersOf<P, O>, S>,
-      remainingTimeMs: () => number,
-      margin: number,
-    ): Promise<{ kind: 'returned'; outcome: JobOutcome } | { kind: 'deadline'; result: Reportable }> {
-      if (explicitMargin !== undefined && remainingTimeMs() <= margin) {
-        throw new JobFailedError(
-          `deadlineMarginMs (${margin} ms) leaves the handler no time: the invocation had ${Math.max(0, Math.round(remainingTimeMs()))} ms ` +
-            "left when it started. Lower deadlineMarginMs or raise the function's timeout.",
-          'ConfigurationError',
-        );
-      }
-      const fnStarted = Date.now();
-      if (remainingTimeMs() <= margin) {
-        // Already at the deadline (an invocation that started late): fn is not started at all.
-        return { kind: 'deadline', result: deadlineResult(running, remainingTimeMs(), 0, margin) };
-      }
-      let stopWatching: () => void = () => undefined;
-      const deadline = new Promise<{ kind: 'deadline' }>((resolve) => {
-        stopWatching = watchDeadline(remainingTimeMs, margin, () => resolve({ kind: 'deadline' }));
-      });
-      try {
-        const first = await Promise.race([Promise.resolve().then(() => runFn(running)), deadline]);
-        if (first.kind === 'returned') return first;
-      } finally {
-        stopWatching();
-      }
-      return { kind: 'deadline', result: deadlineResult(running, remainingTimeMs(), Date.now() - fnStarted, margin) };
-    }
-
-    function deadlineResult(running: Job<ParametersOf<P, O>, S>, left: number, elapsedMs: number, margin: number): Reportable {
-      const activity = running.currentActivity() ?? 'running the handler';
-      const figures = `${seconds(elapsedMs)} of the invocation's ${seconds(elapsedMs + Math.max(0, left))} had passed`;
-      const exceeded = `The job exceeded the function's timeout while ${activity}: ${figures}, and the runtime stopped waiting ${seconds(margin)} before Lambda would stop the function (deadlineMarginMs)`;
-      running.abort(timeoutError(exceeded));
-      const checkpoint = running.lastCheckpoint;
-      const logAttributes = { activity, elapsedMs, remainingMs: Math.round(left), marginMs: margin, onDeadline };
-      if (onDeadline === 'continue' && checkpoint !== undefined) {
-        logger.warn('Deadline reached: the job continues from its last checkpoint in a new invocation', logAttributes);
-        const summary = checkpoint.progress.summary ?? `Continuing from the last checkpoint: the invocation reached the function's timeout while ${activity}`;
-        const continuation = continueLaterResult(checkpoint.token, { ...checkpoint.progress, summary });
-        return { kind: 'success', input: successInput(jobId, continuation, requestId), continues: true };
-      }
-      const advice =
-        onDeadline === 'continue'
-          ? " onDeadline is 'continue', but the handler recorded no job.checkpoint(state) in this invocation, so the job cannot continue."
-          : " Raise the function's timeout, or do the work in resumable steps with job.checkpoint(state) and onDeadline: 'continue'.";
-      logger.error('Deadline reached: the job fails', logAttributes);
-      return { kind: 'failure', failure: failureOf(new JobFailedError(`${exceeded}.${advice}`), requestId) };
-    }
   };
 }
 
-type Reportable = { kind: 'success'; input: PutJobSuccessResultInput; continues: boolean } | { kind: 'failure'; failure: FailureReport };
-
-/**
- * The invocation's remaining time from the Lambda context (https://docs.aws.amazon.com/lambda/latest/dg/nodejs-context.html:
- * getRemainingTimeInMillis() "returns the number of milliseconds left before the execution times out"), or undefined
- * without one. It never grows past what the first reading and the clock allow, so that a context whose clock stands
- * still (a hand-made one) still comes to an end.
- */
-function remainingTimeOf(context: LambdaContextLike | undefined): (() => number) | undefined {
-  if (typeof context?.getRemainingTimeInMillis !== 'function') return undefined;
-  const read = () => {
-    const value = context.getRemainingTimeInMillis!();
-    return typeof value === 'number' && !Number.isNaN(value) ? value : Number.POSITIVE_INFINITY;
-  };
-  const end = Date.now() + read();
-  return () => Math.min(read(), end - Date.now());
+function successResult(jobId: string, outcome: JobOutcome, requestId: string | undefined): Reportable {
+  return { kind: 'success', input: successInput(jobId, outcome, requestId), continues: isContinueLater(outcome) };
 }
 
-function defaultMargin(remainingAtStart: number): number {
-  return Math.min(DEFAULT_DEADLINE_MARGIN_MS, Math.max(0, remainingAtStart) * DEFAULT_DEADLINE_MARGIN_FRACTION);
-}
-
-/**
- * Calls `onDeadline` once `remainingTimeMs()` is at most `marginMs`. The remaining time is read again when the timer
- * fires (timers may run late, never early, and a context's clock is its own), and the wait renewed if needed.
- * Returns a function that stops watching.
- */
-function watchDeadline(remainingTimeMs: () => number, marginMs: number, onDeadline: () => void): () => void {
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  const check = () => {
-    if (stopped) return;
-    const wait = remainingTimeMs() - marginMs;
-    if (wait <= 0) {
-      onDeadline();
-      return;
-    }
-    timer = setTimeout(check, Math.min(Math.ceil(wait), MAX_TIMER_MS));
-  };
-  check();
-  return () => {
-    stopped = true;
-    clearTimeout(timer);
-  };
-}
-
-/** The reason `job.signal` is aborted with: named like the one of `AbortSignal.timeout()`. */
-function timeoutError(message: string): Error {
-  const error = new Error(message);
-  error.name = 'TimeoutError';
-  return error;
-}
-
-function seconds(ms: number): string {
-  return `${(Math.max(0, ms) / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
-}
-
-function checkMargin(value: unknown): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new RangeError(`jobHandler: deadlineMarginMs must be a number of milliseconds >= 0, got ${JSON.stringify(value) ?? String(value)}`);
+/** Reports the job's result and logs how it went. */
+async function report(
+  client: CodePipelineClient,
+  jobId: string,
+  result: Reportable,
+  logger: Logger,
+  deadline: ReportDeadline | undefined,
+  started: number,
+): Promise<void> {
+  if (result.kind === 'success') {
+    const reported = await putJobSuccess(client, result.input, logger, deadline);
+    logOutcome(logger, reported, result.continues ? 'Job will continue' : 'Job succeeded', started, {
+      ...(result.input.outputVariables !== undefined ? { outputVariables: Object.keys(result.input.outputVariables) } : {}),
+    });
+  } else {
+    const reported = await putJobFailure(client, jobId, result.failure, logger, deadline);
+    logOutcome(logger, reported, 'Job failure reported', started, { failureType: result.failure.type });
   }
-  return value;
-}
-
-function checkOnDeadline(value: unknown): 'fail' | 'continue' {
-  if (value === undefined) return 'fail';
-  if (value !== 'fail' && value !== 'continue') {
-    throw new RangeError(`jobHandler: onDeadline must be 'fail' or 'continue', got ${JSON.stringify(value) ?? String(value)}`);
-  }
-  return value;
 }
 
 function logOutcome(logger: Logger, reported: ReportOutcome, message: string, started: number, extra: object): void {

@@ -14,7 +14,9 @@ export function jsonSchemaReader(schema: object): UserParametersReader {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const check: typeof import('../shared/user-parameters-check') = require('../shared/user-parameters-check');
     if (schemaProblem === null) {
-      const violations = check.checkSchemaIsValid(schema);
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { checkSchemaIsValid }: typeof import('../shared/schema-check') = require('../shared/schema-check');
+      const violations = checkSchemaIsValid(schema);
       schemaProblem = violations.length > 0 ? check.formatViolations(violations) : undefined;
     }
     if (schemaProblem !== undefined) {

@@ -10,7 +10,7 @@ import { encodeContinuation } from './continuation';
 import type { JobFeatures } from './features';
 import type { Logger } from './logger';
 import { ContinueLater, continueLaterResult, Progress } from './results';
-import type { S3ClientFactory } from './s3';
+import type { S3ClientFactory } from './s3/client';
 import type { ExtractionLimits } from './zip/safety';
 import { JobFailedError } from '../shared/errors';
 import type { CodePipelineJobEvent, EncryptionKey, JobArtifact } from '../shared/event';
@@ -97,21 +97,40 @@ export interface JobSetup<P, S> {
   readonly features: JobFeatures;
 }
 
-/** The implementation behind PipelineJob; `dispose()` releases what the invocation created. */
-export class Job<P, S> implements PipelineJob<P, S> {
-  readonly id: string;
-  readonly accountId: string;
-  readonly userParameters: P;
-  readonly rawUserParameters: string | undefined;
-  readonly continuation: S | undefined;
-  readonly isContinuation: boolean;
-  readonly continuationToken: string | undefined;
-  readonly encryptionKey: EncryptionKey | undefined;
-  readonly inputArtifactNames: readonly string[];
-  readonly outputArtifactNames: readonly string[];
-  readonly event: CodePipelineJobEvent;
-  readonly logger: Logger;
+/** What a PipelineJob knows of its job: everything but its signal and methods. */
+type JobFacts<P, S> = Omit<PipelineJob<P, S>, 'signal' | 'inputArtifact' | 'outputArtifact' | 'continueLater' | 'checkpoint' | 'remainingTimeMs'>;
 
+/** The facts of a job, read from its event once. */
+function jobFacts<P, S>(setup: JobSetup<P, S>): JobFacts<P, S> {
+  const details = setup.event['CodePipeline.job'];
+  return {
+    id: details.id,
+    accountId: details.accountId,
+    userParameters: setup.userParameters,
+    rawUserParameters: setup.rawUserParameters,
+    continuation: setup.continuation,
+    continuationToken: details.data.continuationToken,
+    isContinuation: details.data.continuationToken !== undefined,
+    encryptionKey: details.data.encryptionKey,
+    inputArtifactNames: details.data.inputArtifacts.map((a) => a.name),
+    outputArtifactNames: details.data.outputArtifacts.map((a) => a.name),
+    event: setup.event,
+    logger: setup.logger,
+  };
+}
+
+/**
+ * The base of Job: its instances carry the facts as their own fields, typed as PipelineJob declares them, so that
+ * the fields are declared once (in PipelineJob), not again in the class.
+ */
+const JobWithFacts = class {
+  constructor(facts: object) {
+    Object.assign(this, facts);
+  }
+} as new <P, S>(facts: JobFacts<P, S>) => JobFacts<P, S>;
+
+/** The implementation behind PipelineJob; `dispose()` releases what the invocation created. */
+export class Job<P, S> extends JobWithFacts<P, S> implements PipelineJob<P, S> {
   private s3Client: S3Client | undefined;
   private readonly tempDirs: string[] = [];
   private readonly artifactContext: ArtifactContext;
@@ -123,19 +142,7 @@ export class Job<P, S> implements PipelineJob<P, S> {
   private disposed = false;
 
   constructor(private readonly setup: JobSetup<P, S>) {
-    const details = setup.event['CodePipeline.job'];
-    this.id = details.id;
-    this.accountId = details.accountId;
-    this.userParameters = setup.userParameters;
-    this.rawUserParameters = setup.rawUserParameters;
-    this.continuation = setup.continuation;
-    this.continuationToken = details.data.continuationToken;
-    this.isContinuation = this.continuationToken !== undefined;
-    this.encryptionKey = details.data.encryptionKey;
-    this.inputArtifactNames = details.data.inputArtifacts.map((a) => a.name);
-    this.outputArtifactNames = details.data.outputArtifacts.map((a) => a.name);
-    this.event = setup.event;
-    this.logger = setup.logger;
+    super(jobFacts(setup));
     this.artifactContext = {
       s3: () => this.s3(),
       tempDir: (label) => this.tempDir(label),

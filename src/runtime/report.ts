@@ -12,6 +12,7 @@ import { MAX_TIMER_MS, sleep } from './abort';
 import { JobReportError } from './errors';
 import { jobResultRoleCredentials, JobResultRoleError } from './job-result-role';
 import { Logger } from './logger';
+import { errorName, isClientError, isRetryable, nextAttempt, RetryPolicy } from './retry';
 import { truncateWithMarker } from './text';
 import { JobResultTarget, jobResultTargetFromEnvironment } from '../shared/job-result-target';
 import { FAILURE_MESSAGE_MAX_LENGTH, FailureType } from '../shared/limits';
@@ -37,13 +38,11 @@ export interface ReportDeadline {
  */
 export const REPORT_RETRY_BUDGET_WITHOUT_DEADLINE_MS = 10_000;
 /**
- * Exponential backoff with jitter between report attempts, as AWS recommends for throttling and 5xx errors
- * (https://docs.aws.amazon.com/general/latest/gr/api-retries.html; "Timeouts, retries and backoff with jitter",
- * Amazon Builders' Library). The cap keeps a long throttling spell from using up a short function's remaining time in
- * one wait.
+ * Reports retry throttling and 5xx errors with exponential backoff and jitter, as AWS recommends
+ * (https://docs.aws.amazon.com/general/latest/gr/api-retries.html), as many times as the deadline allows. The cap keeps
+ * a long throttling spell from using up a short function's remaining time in one wait.
  */
-const RETRY_BASE_DELAY_MS = 50;
-const RETRY_MAX_DELAY_MS = 2_000;
+const REPORT_RETRY_POLICY: RetryPolicy = Object.freeze({ maxAttempts: Number.POSITIVE_INFINITY, baseDelayMs: 50, maxDelayMs: 2_000 });
 
 const clients = new Map<string, CodePipelineClient>();
 
@@ -229,8 +228,8 @@ async function send(
         if (operation === 'PutJobSuccessResult' && isClientError(error)) throw new SuccessRefused(error);
         throw error;
       }
-      const delay = backoffDelay(attempt);
-      if (timeLeft() - delay <= 0) {
+      const next = nextAttempt(REPORT_RETRY_POLICY, attempt, timeLeft());
+      if ('stop' in next) {
         throw new JobReportError(
           `${operation} failed ${attempt} time${attempt === 1 ? '' : 's'} and the invocation has no time left to retry; ` +
             `last error: ${describeError(error)}. The invocation fails so that Lambda retries it`,
@@ -238,8 +237,8 @@ async function send(
           attempt,
         );
       }
-      logger.warn(`${operation} failed (${describeError(error)}); retrying in ${delay} ms`, { attempt });
-      await sleep(delay, undefined);
+      logger.warn(`${operation} failed (${describeError(error)}); retrying in ${next.delayMs} ms`, { attempt });
+      await sleep(next.delayMs, undefined);
     } finally {
       clearTimeout(timer);
     }
@@ -259,74 +258,9 @@ function budgetFromNow(ms: number): ReportDeadline {
   return { remainingTimeMs: () => end - Date.now(), reserveMs: 0 };
 }
 
-/** Exponential, capped, with "equal jitter": between half and all of the step, so that retries never bunch at zero. */
-function backoffDelay(attempt: number): number {
-  const step = Math.min(RETRY_MAX_DELAY_MS, RETRY_BASE_DELAY_MS * 2 ** (attempt - 1));
-  return Math.round(step / 2 + Math.random() * (step / 2));
-}
-
-/** Error codes AWS services use for throttling (the SDK's own list has these and more). */
-const THROTTLING_ERROR_NAMES = new Set([
-  'ThrottlingException',
-  'Throttling',
-  'TooManyRequestsException',
-  'RequestLimitExceeded',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'ThrottledException',
-  'SlowDown',
-]);
-/** Node.js network errors where no answer came (the SDK treats them as transient too). */
-const NETWORK_ERROR_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
-
-const NETWORK_ERROR_PATTERN = new RegExp(`\\b(?:${[...NETWORK_ERROR_CODES].join('|')})\\b|socket hang up|\\bTimeoutError\\b`);
-
-interface SdkErrorFields {
-  readonly name?: unknown;
-  readonly code?: unknown;
-  readonly message?: unknown;
-  readonly $fault?: unknown;
-  readonly $retryable?: { readonly throttling?: unknown };
-  readonly $metadata?: { readonly httpStatusCode?: unknown };
-}
-
-function fields(error: unknown): SdkErrorFields {
-  return typeof error === 'object' && error !== null ? (error as SdkErrorFields) : {};
-}
-
-function errorName(error: unknown): string | undefined {
-  const name = fields(error).name;
-  return typeof name === 'string' ? name : undefined;
-}
-
-function httpStatus(error: unknown): number | undefined {
-  const status = fields(error).$metadata?.httpStatusCode;
-  return typeof status === 'number' ? status : undefined;
-}
-
-/** Throttling, a 5xx answer, or no answer at all (a network error or a timeout): worth another attempt. */
-export function isRetryable(error: unknown): boolean {
-  const f = fields(error);
-  const name = errorName(error) ?? '';
-  if (THROTTLING_ERROR_NAMES.has(name) || f.$retryable !== undefined) return true;
-  const status = httpStatus(error);
-  if (status !== undefined) return status === 429 || status >= 500;
-  if (f.$fault === 'server') return true;
-  if ((typeof f.code === 'string' && NETWORK_ERROR_CODES.has(f.code)) || name === 'TimeoutError' || name === 'RequestTimeout') return true;
-  // An error from another realm (a VM context, as under Jest) reaches us wrapped by the SDK ("AWS SDK error wrapper
-  // for Error: connect ECONNREFUSED ..."), its code only in the message.
-  return typeof f.message === 'string' && NETWORK_ERROR_PATTERN.test(f.message);
-}
-
-/** An answer with a 4xx status: the request itself was refused. */
-function isClientError(error: unknown): boolean {
-  const status = httpStatus(error);
-  return status !== undefined ? status >= 400 && status < 500 : fields(error).$fault === 'client';
-}
-
 function describeError(error: unknown): string {
-  const f = fields(error);
   const name = errorName(error) ?? 'Error';
-  const message = typeof f.message === 'string' && f.message !== '' ? f.message : String(error);
+  const field = typeof error === 'object' && error !== null ? (error as { message?: unknown }).message : undefined;
+  const message = typeof field === 'string' && field !== '' ? field : String(error);
   return `${name}: ${message}`;
 }

@@ -57,6 +57,11 @@ export function isContinueLater(value: unknown): value is ContinueLater {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[CONTINUE_LATER] === true;
 }
 
+/** What one invocation reports: a success (or a continuation), or a failure. */
+export type Reportable =
+  | { readonly kind: 'success'; readonly input: PutJobSuccessResultInput; readonly continues: boolean }
+  | { readonly kind: 'failure'; readonly failure: FailureReport };
+
 /** The PutJobSuccessResult input for a handler's result, or a JobFailedError naming what the API would refuse. */
 export function successInput(jobId: string, result: JobResult | ContinueLater | void, requestId: string | undefined): PutJobSuccessResultInput {
   if (isContinueLater(result)) {

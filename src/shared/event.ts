@@ -9,6 +9,7 @@
  * Pure: no I/O, no AWS SDK.
  */
 import { InvalidJobEventError } from './errors';
+import { isJsonObject } from './json-value';
 import { JOB_ID_PATTERN } from './limits';
 
 /** Where an artifact lives: always S3 for a Lambda invoke action. Use the key as given: it has no `.zip` suffix. */
@@ -248,10 +249,10 @@ function redactedCredentials(values: {
 }
 
 function objectAt(value: unknown, path: string): JsonObject {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+  if (!isJsonObject(value)) {
     throw new InvalidJobEventError(path, `must be an object, got ${describe(value)}`);
   }
-  return value as JsonObject;
+  return value;
 }
 
 function stringAt(value: unknown, path: string): string {

@@ -7,6 +7,7 @@
  * principal of another account cannot report a job of the pipeline's account: the function assumes a job-result role
  * of the pipeline's account, and calls CodePipeline in the pipeline's region (aws-cdk #15235, #18228).
  */
+import { isJsonObject } from './json-value';
 
 /** The ARN of the job-result role in the pipeline's account, when the function is in another account. */
 export const JOB_RESULT_ROLE_ARN_ENV = 'CODEPIPELINE_JOB_RESULT_ROLE_ARN';
@@ -48,10 +49,10 @@ export function jobResultTargetFor(targetsJson: string | undefined, functionArnO
   } catch (error) {
     throw new Error(`${CRASH_REPORTER_TARGETS_ENV} is not JSON: ${(error as Error).message}`);
   }
-  if (typeof targets !== 'object' || targets === null || Array.isArray(targets)) {
+  if (!isJsonObject(targets)) {
     throw new Error(`${CRASH_REPORTER_TARGETS_ENV} must be a JSON object keyed by function name`);
   }
-  const entry = (targets as Record<string, unknown>)[functionNameOf(functionArnOrName)];
+  const entry = targets[functionNameOf(functionArnOrName)];
   if (typeof entry !== 'object' || entry === null) {
     return {};
   }

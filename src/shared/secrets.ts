@@ -6,6 +6,7 @@
  * Pure: no I/O, no aws-cdk-lib, no AWS SDK.
  */
 import { fieldPath } from './field-path';
+import { ANY_VARIABLE_REFERENCE } from './variable-references';
 
 /** A value that looks like a secret, and why. */
 export interface SecretFinding {
@@ -46,8 +47,8 @@ const SECRET_FIELD_SUFFIXES = [
   'credentials',
 ];
 
-/** A reference that is not the secret itself: an ARN or a pipeline variable. */
-const REFERENCE_PATTERN = /^(?:arn:|#\{[^}]+\}$)/;
+/** A reference that is not the secret itself: an ARN, or a pipeline variable as the whole value. */
+const REFERENCE_PATTERN = new RegExp(`^(?:arn:|${ANY_VARIABLE_REFERENCE.source}$)`);
 
 /** Says why a string looks like a secret, or undefined when it does not. */
 export function describeSecret(text: string): string | undefined {

@@ -1,9 +1,10 @@
 /**
  * The one check of UserParameters against their JSON Schema, shared by the constructs (synth time) and the runtime
- * (run time), so that both ends of the contract apply the very same rules.
+ * (run time), so that both ends of the contract apply the very same rules. Whether the schema itself is usable is
+ * schema-check.ts's concern: this module trusts the schema it is given.
  *
- * Built on @cfworker/json-schema: no code generation (no `new Function`), 23 KB minified, drafts 4, 7, 2019-09 and
- * 2020-12. Its error list is a pre-order walk of the evaluation tree (a wrapper error such as
+ * Built on @cfworker/json-schema: no code generation (no `new Function`), small enough for a handler bundle, drafts 4,
+ * 7, 2019-09 and 2020-12. Its error list is a pre-order walk of the evaluation tree (a wrapper error such as
  * `Property "x" does not match schema.` is followed by the errors that caused it); this module rebuilds that tree, drops
  * what an unresolved value (a CDK token or a `#{Namespace.Variable}` reference) may still satisfy, and reports the most
  * specific errors with a field path a human can act on (`targets[0].url`, not `#/targets/0/url`).
@@ -13,6 +14,7 @@
 import { dereference, validate } from '@cfworker/json-schema';
 import type { OutputUnit, Schema, SchemaDraft } from '@cfworker/json-schema';
 import { joinPath, SchemaViolation } from './field-path';
+import { isJsonObject, jsonTypeOf, previewJson } from './json-value';
 
 // Field naming is shared with the runtime's Standard Schema path (field-path.ts); re-exported for existing importers.
 export { fieldPath, formatViolations } from './field-path';
@@ -26,10 +28,11 @@ export interface CheckOptions {
   readonly isUnresolved?: (value: string) => boolean;
 }
 
+/** The draft a schema without `$schema` is read as. */
 const DEFAULT_DRAFT: SchemaDraft = '2020-12';
 
 /** `$schema` URIs we honour (with or without a trailing '#'). */
-const DRAFTS_BY_URI: { readonly [uri: string]: SchemaDraft } = {
+export const DRAFTS_BY_URI: { readonly [uri: string]: SchemaDraft } = {
   'http://json-schema.org/draft-04/schema': '4',
   'http://json-schema.org/draft-07/schema': '7',
   'https://json-schema.org/draft/2019-09/schema': '2019-09',
@@ -86,7 +89,7 @@ const compiledSchemas = new WeakMap<object, CompiledSchema>();
 
 /**
  * Checks a value (the parsed UserParameters) against a JSON Schema. Returns no violation when the value conforms.
- * Throws only when the schema itself is unusable (see `checkSchemaIsValid`).
+ * Throws only when the schema itself is unusable (see `checkSchemaIsValid` in schema-check.ts).
  */
 export function checkUserParameters(schema: object, value: unknown, options: CheckOptions = {}): SchemaViolation[] {
   if (value === undefined) {
@@ -108,29 +111,6 @@ export function checkUserParameters(schema: object, value: unknown, options: Che
   return dedupe(tree.flatMap((node) => evaluateNode(node, context)));
 }
 
-/** Says what makes a schema unusable: not an object, an unknown `$schema`, a malformed keyword, an unresolvable `$ref`. */
-export function checkSchemaIsValid(schema: unknown): SchemaViolation[] {
-  if (typeof schema === 'boolean') {
-    return [];
-  }
-  if (!isPlainObject(schema)) {
-    return [{ path: '', message: `must be a JSON Schema object (got ${describeType(schema)})` }];
-  }
-  const violations: SchemaViolation[] = [];
-  const declared = schema.$schema;
-  if (declared !== undefined && (typeof declared !== 'string' || draftOf(declared) === undefined)) {
-    violations.push({
-      path: '$schema',
-      message: `must be one of ${Object.keys(DRAFTS_BY_URI).join(', ')} (got ${JSON.stringify(declared)})`,
-    });
-  }
-  checkSchemaNode(schema, [], violations);
-  if (violations.length > 0) {
-    return violations;
-  }
-  return checkReferencesResolve(schema);
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // Compiling
 
@@ -148,7 +128,8 @@ function compileSchema(schema: object): CompiledSchema {
   return compiled;
 }
 
-function draftOf(uri: string): SchemaDraft | undefined {
+/** The draft a `$schema` URI names, or undefined when it names none we honour. */
+export function draftOf(uri: string): SchemaDraft | undefined {
   return DRAFTS_BY_URI[uri.replace(/#$/, '')];
 }
 
@@ -297,10 +278,10 @@ function violationOf(error: OutputUnit, context: Context): SchemaViolation {
 }
 
 function messageFor(error: OutputUnit, value: unknown, keywordValue: unknown): string {
-  const got = `(got ${preview(value)})`;
+  const got = `(got ${previewJson(value)})`;
   switch (error.keyword) {
     case 'type':
-      return `must be ${describeExpectedTypes(keywordValue)} (got ${isPlainObject(value) || Array.isArray(value) ? describeType(value) : preview(value)})`;
+      return `must be ${describeExpectedTypes(keywordValue)} (got ${isJsonObject(value) || Array.isArray(value) ? jsonTypeOf(value) : previewJson(value)})`;
     case 'enum':
       return Array.isArray(keywordValue)
         ? `must be one of ${keywordValue.map((v) => JSON.stringify(v)).join(', ')} ${got}`
@@ -343,21 +324,6 @@ function messageFor(error: OutputUnit, value: unknown, keywordValue: unknown): s
 function describeExpectedTypes(types: unknown): string {
   const list = Array.isArray(types) ? types : [types];
   return list.map((t) => (t === 'array' || t === 'object' || t === 'integer' ? `an ${t}` : `a ${String(t)}`)).join(' or ');
-}
-
-function describeType(value: unknown): string {
-  if (value === null) {
-    return 'null';
-  }
-  if (Array.isArray(value)) {
-    return 'array';
-  }
-  return typeof value;
-}
-
-function preview(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
 function lowerFirst(text: string): string {
@@ -404,7 +370,7 @@ function pathOf(location: string, instance: unknown): string {
   let current: unknown = instance;
   for (const segment of pointerSegments(location)) {
     path = joinPath(path, segment, Array.isArray(current));
-    current = isPlainObject(current) || Array.isArray(current) ? (current as Record<string, unknown>)[segment] : undefined;
+    current = isJsonObject(current) || Array.isArray(current) ? (current as Record<string, unknown>)[segment] : undefined;
   }
   return path;
 }
@@ -412,7 +378,7 @@ function pathOf(location: string, instance: unknown): string {
 function valueAt(instance: unknown, segments: readonly string[]): unknown {
   let current = instance;
   for (const segment of segments) {
-    if (!isPlainObject(current) && !Array.isArray(current)) {
+    if (!isJsonObject(current) && !Array.isArray(current)) {
       return undefined;
     }
     current = (current as Record<string, unknown>)[segment];
@@ -424,174 +390,11 @@ function valueAt(instance: unknown, segments: readonly string[]): unknown {
 function schemaKeywordValue(compiled: CompiledSchema, error: OutputUnit): unknown {
   let node: unknown = compiled.root;
   for (const segment of pointerSegments(error.keywordLocation)) {
-    if (!isPlainObject(node) && !Array.isArray(node)) {
+    if (!isJsonObject(node) && !Array.isArray(node)) {
       return undefined;
     }
     const absoluteRef = (node as Schema).__absolute_ref__;
     node = segment === '$ref' && absoluteRef !== undefined ? compiled.lookup[absoluteRef] : (node as Record<string, unknown>)[segment];
   }
   return node;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Checking the schema itself
-
-const INSTANCE_TYPES = new Set(['array', 'boolean', 'integer', 'null', 'number', 'object', 'string']);
-const SCHEMA_KEYWORDS = ['additionalItems', 'unevaluatedItems', 'contains', 'additionalProperties', 'unevaluatedProperties', 'propertyNames', 'not', 'if', 'then', 'else'];
-const SCHEMA_ARRAY_KEYWORDS = ['prefixItems', 'allOf', 'anyOf', 'oneOf'];
-const SCHEMA_MAP_KEYWORDS = ['$defs', 'definitions', 'properties', 'patternProperties', 'dependentSchemas'];
-const NUMBER_KEYWORDS = ['minimum', 'maximum', 'multipleOf'];
-const COUNT_KEYWORDS = ['minLength', 'maxLength', 'minItems', 'maxItems', 'minProperties', 'maxProperties', 'minContains', 'maxContains'];
-
-function checkSchemaNode(node: unknown, location: string[], violations: SchemaViolation[]): void {
-  if (typeof node === 'boolean') {
-    return;
-  }
-  const here = schemaPath(location);
-  if (!isPlainObject(node)) {
-    violations.push({ path: here, message: `must be a schema (an object or a boolean), got ${describeType(node)}` });
-    return;
-  }
-  const report = (keyword: string, message: string) =>
-    violations.push({ path: schemaPath([...location, keyword]), message });
-
-  checkTypeKeyword(node.type, report);
-  for (const keyword of SCHEMA_KEYWORDS) {
-    if (node[keyword] !== undefined) {
-      checkSchemaNode(node[keyword], [...location, keyword], violations);
-    }
-  }
-  if (node.items !== undefined) {
-    if (Array.isArray(node.items)) {
-      node.items.forEach((item, i) => checkSchemaNode(item, [...location, 'items', String(i)], violations));
-    } else {
-      checkSchemaNode(node.items, [...location, 'items'], violations);
-    }
-  }
-  for (const keyword of SCHEMA_ARRAY_KEYWORDS) {
-    const value = node[keyword];
-    if (value === undefined) {
-      continue;
-    }
-    if (!Array.isArray(value) || value.length === 0) {
-      report(keyword, 'must be a non-empty array of schemas');
-    } else {
-      value.forEach((item, i) => checkSchemaNode(item, [...location, keyword, String(i)], violations));
-    }
-  }
-  for (const keyword of SCHEMA_MAP_KEYWORDS) {
-    const value = node[keyword];
-    if (value === undefined) {
-      continue;
-    }
-    if (!isPlainObject(value)) {
-      report(keyword, 'must be an object whose values are schemas');
-      continue;
-    }
-    for (const [key, sub] of Object.entries(value)) {
-      if (keyword === 'patternProperties') {
-        checkRegExp(key, (message) => violations.push({ path: schemaPath([...location, keyword, key]), message }));
-      }
-      checkSchemaNode(sub, [...location, keyword, key], violations);
-    }
-  }
-  for (const keyword of NUMBER_KEYWORDS) {
-    if (node[keyword] !== undefined && (typeof node[keyword] !== 'number' || !Number.isFinite(node[keyword]))) {
-      report(keyword, `must be a number (got ${preview(node[keyword])})`);
-    }
-  }
-  if (typeof node.multipleOf === 'number' && node.multipleOf <= 0) {
-    report('multipleOf', `must be greater than 0 (got ${node.multipleOf})`);
-  }
-  for (const keyword of ['exclusiveMinimum', 'exclusiveMaximum']) {
-    const value = node[keyword];
-    if (value !== undefined && typeof value !== 'number' && typeof value !== 'boolean') {
-      report(keyword, `must be a number (got ${preview(value)})`);
-    }
-  }
-  for (const keyword of COUNT_KEYWORDS) {
-    const value = node[keyword];
-    if (value !== undefined && !(typeof value === 'number' && Number.isInteger(value) && value >= 0)) {
-      report(keyword, `must be a non-negative integer (got ${preview(value)})`);
-    }
-  }
-  if (node.required !== undefined && !(Array.isArray(node.required) && node.required.every((k) => typeof k === 'string'))) {
-    report('required', 'must be an array of property names');
-  }
-  if (node.enum !== undefined && !Array.isArray(node.enum)) {
-    report('enum', `must be an array of allowed values (got ${preview(node.enum)})`);
-  }
-  for (const keyword of ['format', '$ref', '$id', '$anchor']) {
-    if (node[keyword] !== undefined && typeof node[keyword] !== 'string') {
-      report(keyword, `must be a string (got ${preview(node[keyword])})`);
-    }
-  }
-  if (typeof node.pattern === 'string') {
-    checkRegExp(node.pattern, (message) => report('pattern', message));
-  } else if (node.pattern !== undefined) {
-    report('pattern', `must be a regular expression string (got ${preview(node.pattern)})`);
-  }
-}
-
-function checkTypeKeyword(type: unknown, report: (keyword: string, message: string) => void): void {
-  if (type === undefined) {
-    return;
-  }
-  const types = Array.isArray(type) ? type : [type];
-  const unknown = types.filter((t) => typeof t !== 'string' || !INSTANCE_TYPES.has(t));
-  if (types.length === 0 || unknown.length > 0) {
-    report('type', `must be one of ${[...INSTANCE_TYPES].join(', ')} or an array of them (got ${preview(type)})`);
-  }
-}
-
-function checkRegExp(pattern: string, report: (message: string) => void): void {
-  try {
-    new RegExp(pattern, 'u');
-  } catch (e) {
-    report(`is not a valid regular expression: ${(e as Error).message}`);
-  }
-}
-
-function checkReferencesResolve(schema: object): SchemaViolation[] {
-  let root: Schema;
-  let lookup: Record<string, Schema | boolean>;
-  try {
-    root = JSON.parse(JSON.stringify(schema)) as Schema;
-    lookup = dereference(root);
-  } catch (e) {
-    return [{ path: '', message: `cannot be used: ${(e as Error).message}` }];
-  }
-  const violations: SchemaViolation[] = [];
-  walkSchemaObjects(root, [], (node, location) => {
-    const absolute = node.__absolute_ref__;
-    if (typeof node.$ref === 'string' && absolute !== undefined && lookup[absolute] === undefined) {
-      violations.push({ path: schemaPath([...location, '$ref']), message: `cannot be resolved: ${JSON.stringify(node.$ref)}` });
-    }
-  });
-  return violations;
-}
-
-function walkSchemaObjects(node: unknown, location: string[], visit: (node: Schema, location: string[]) => void): void {
-  if (Array.isArray(node)) {
-    node.forEach((item, i) => walkSchemaObjects(item, [...location, String(i)], visit));
-    return;
-  }
-  if (!isPlainObject(node)) {
-    return;
-  }
-  visit(node as Schema, location);
-  for (const [key, value] of Object.entries(node)) {
-    if (key !== 'enum' && key !== 'const' && key !== 'default' && key !== 'examples') {
-      walkSchemaObjects(value, [...location, key], visit);
-    }
-  }
-}
-
-/** Schema locations use the same notation as value paths: 'properties.retries.minimum', 'anyOf[0].type'. */
-function schemaPath(location: readonly string[]): string {
-  return location.reduce((path, segment) => joinPath(path, segment, /^\d+$/.test(segment)), '');
 }

@@ -8,6 +8,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { allIamActions, inlineCode, JOB_RESULT_ACTIONS, PipelineFixture, stackWithPipeline } from './helpers';
 import {
+  IPipelineJobFunction,
   LambdaInvokeStage,
   LambdaInvokeStageProps,
   PipelineJobFunction,
@@ -113,6 +114,13 @@ describe('the stage and its action', () => {
     expect(() => addStage(fixture, { function: existing })).toThrow(/Stack\/Deploy: function is given together with code\/handler/);
   });
 
+  test('a construct error is a ValidationError carrying the construct path and the field', () => {
+    const fixture = stackWithPipeline();
+    expect(() => addStage(fixture, { stageName: 'Deploy now' })).toThrow(
+      expect.objectContaining({ name: 'ValidationError', type: 'validation', constructPath: 'Stack/Deploy', field: 'stageName' }),
+    );
+  });
+
   test('neither function nor code is an error naming the field', () => {
     expect(() => addStage(stackWithPipeline(), { code: undefined })).toThrow(/Stack\/Deploy: function is missing: give either an existing function, or code \+ handler/);
   });
@@ -193,16 +201,6 @@ describe('UserParameters', () => {
     const fixture = stackWithPipeline();
     addStage(fixture, { userParameters: UserParameters.fromString('deploy --fast') });
     expect(actionOf(fixture.stack).Configuration.UserParameters).toBe('deploy --fast');
-  });
-
-  test('mapValue replaces values before rendering (what the CDK Pipelines step uses)', () => {
-    const stack = new Stack(new App(), 'S');
-    class Reference {
-      constructor(readonly name: string) {}
-    }
-    const params = UserParameters.fromObject({ url: new Reference('Url'), list: [new Reference('A')] });
-    const mapValue = (v: unknown) => (v instanceof Reference ? `#{Out.${v.name}}` : v);
-    expect(params._render(stack, mapValue)).toBe('{"url":"#{Out.Url}","list":["#{Out.A}"]}');
   });
 
   test('1000 characters are accepted, 1001 are an error naming the field and the length', () => {
@@ -299,6 +297,25 @@ describe('UserParametersSchema', () => {
     expect(() =>
       addStage(fixture, { function: fn, code: undefined, handler: undefined, userParameters: UserParameters.fromObject({ environment: 'dev', retries: 'x' }) }),
     ).toThrow(/userParameters.retries: must be an integer \(got "x"\)/);
+  });
+
+  test('the schema of any function implementing IPipelineJobFunction is checked, not only of the library classes', () => {
+    class OwnJobFunction extends lambda.Function implements IPipelineJobFunction {
+      public readonly userParametersSchema = schema;
+    }
+    const fixture = stackWithPipeline();
+    const fn = new OwnJobFunction(fixture.stack, 'Own', { code: inlineCode, handler: 'index.handler', runtime: lambda.Runtime.NODEJS_24_X });
+    expect(() =>
+      addStage(fixture, { function: fn, code: undefined, handler: undefined, userParameters: UserParameters.fromObject({ environment: 'test', retries: 1 }) }),
+    ).toThrow(/Stack\/Deploy: userParameters do not match the userParametersSchema: userParameters.environment: must be one of/);
+  });
+
+  test('a function whose userParametersSchema is not a UserParametersSchema is not checked against it', () => {
+    const fixture = stackWithPipeline();
+    const fn = new lambda.Function(fixture.stack, 'Other', { code: inlineCode, handler: 'index.handler', runtime: lambda.Runtime.NODEJS_24_X });
+    Object.assign(fn, { userParametersSchema: { schema: { type: 'string' } } });
+    const params = UserParameters.fromObject({ environment: 'dev', retries: 1 });
+    expect(() => addStage(fixture, { function: fn, code: undefined, handler: undefined, userParameters: params })).not.toThrow();
   });
 
   test('an unusable schema is rejected when it is made, naming the schema field', () => {

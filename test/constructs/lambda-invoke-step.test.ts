@@ -8,7 +8,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as pipelines from 'aws-cdk-lib/pipelines';
 import { Construct } from 'constructs';
 import { LambdaInvokeStep, LambdaInvokeStepProps } from '../../src/lambda-invoke-step';
-import { PipelineJobFunction } from '../../src/pipeline-job-function';
+import { IPipelineJobFunction, PipelineJobFunction } from '../../src/pipeline-job-function';
 import { UserParameters } from '../../src/user-parameters';
 import { UserParametersSchema } from '../../src/user-parameters-schema';
 
@@ -604,6 +604,23 @@ describe('UserParameters schema', () => {
     expect(() => f.app.synth()).toThrow(/LambdaInvokeStep\(SmokeTest\)\.userParameters\.extra: is not allowed here/);
   });
 
+  test('the schema of any function implementing IPipelineJobFunction is checked', () => {
+    class OwnJobFunction extends lambda.Function implements IPipelineJobFunction {
+      public readonly userParametersSchema = schema;
+    }
+    const f = pipelineFixture();
+    const fn = new OwnJobFunction(f.stack, 'Own', {
+      code: lambda.Code.fromInline('exports.handler = async () => {};'),
+      handler: 'index.handler',
+      runtime: lambda.Runtime.NODEJS_24_X,
+    });
+    f.pipeline.addStage(new WebStage(f.app, 'Prod'), {
+      post: [new LambdaInvokeStep('SmokeTest', { function: fn, userParameters: UserParameters.fromObject({ url: 'x', retries: 'many' }) })],
+    });
+
+    expect(() => f.app.synth()).toThrow(/LambdaInvokeStep\(SmokeTest\)\.userParameters\.retries: must be an integer/);
+  });
+
   test('a schema without parameters fails the synth', () => {
     const f = pipelineFixture();
     f.pipeline.addStage(new WebStage(f.app, 'Prod'), { post: [step(f, 'SmokeTest', { userParametersSchema: schema })] });
@@ -751,7 +768,8 @@ describe('output variables', () => {
     expect(step(f, id).variablesNamespace).toBe(first);
   });
 
-  test('two steps using the same namespace in one pipeline fail the synth, naming both', () => {
+  /** A pipeline with two steps of the same id, both using their (derived) namespace: in stages Beta and Prod. */
+  function twoStepsSharingANamespace(): Fixture {
     const f = pipelineFixture();
     const a = step(f, 'SmokeTest');
     const b = step(f, 'SmokeTest');
@@ -759,9 +777,22 @@ describe('output variables', () => {
     b.variable('url');
     f.pipeline.addStage(new WebStage(f.app, 'Beta'), { post: [a] });
     f.pipeline.addStage(new WebStage(f.app, 'Prod'), { post: [b] });
+    return f;
+  }
+
+  test('two steps using the same namespace in one pipeline fail the synth, naming both', () => {
+    const f = twoStepsSharingANamespace();
 
     expect(() => f.app.synth()).toThrow(
       /variables namespace 'SmokeTest' is already used by LambdaInvokeStep 'SmokeTest' in this pipeline/,
+    );
+  });
+
+  test('a namespace used twice is an error naming the construct path of the second step and its field', () => {
+    const f = twoStepsSharingANamespace();
+
+    expect(() => f.app.synth()).toThrow(
+      /^PipelineStack\/Pipeline\/Pipeline\/Prod: LambdaInvokeStep\(SmokeTest\)\.variablesNamespace is taken: variables namespace 'SmokeTest'/,
     );
   });
 
@@ -771,6 +802,20 @@ describe('output variables', () => {
     expect(() => step(f, 'Check', { variablesNamespace: 'has.dot' })).toThrow(
       /LambdaInvokeStep 'Check': variablesNamespace must be 1 to 100 characters of A-Za-z0-9@_- \(got "has.dot"\)/,
     );
+  });
+
+  test('an error found before the pipeline is built is a ValidationError naming the field, with no construct path yet', () => {
+    const f = pipelineFixture();
+    expect(() => step(f, 'Check', { variablesNamespace: 'has.dot' })).toThrow(
+      expect.objectContaining({ name: 'ValidationError', type: 'validation', field: 'variablesNamespace', constructPath: undefined }),
+    );
+  });
+
+  test('a variablesNamespace of 100 characters is accepted, 101 are rejected', () => {
+    const f = pipelineFixture();
+
+    expect(() => step(f, 'Ok', { variablesNamespace: 'n'.repeat(100) })).not.toThrow();
+    expect(() => step(f, 'Long', { variablesNamespace: 'n'.repeat(101) })).toThrow(/LambdaInvokeStep 'Long': variablesNamespace must be 1 to 100/);
   });
 
   test('an invalid variable name is rejected', () => {

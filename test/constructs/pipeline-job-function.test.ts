@@ -340,12 +340,18 @@ describe('crash reporting', () => {
     }
   });
 
-  test('reportCrashes: false adds no crash reporter, and still no retries', () => {
+  test('reportCrashes: false adds no crash reporter', () => {
     const stack = newStack();
     const fn = jobFunction(stack, 'Job', { reportCrashes: false });
     const template = Template.fromStack(stack);
     expect(fn.crashReporter).toBeUndefined();
     template.resourceCountIs('AWS::Lambda::Function', 1);
+  });
+
+  test('reportCrashes: false still turns Lambda retries off, with no onFailure destination', () => {
+    const stack = newStack();
+    jobFunction(stack, 'Job', { reportCrashes: false });
+    const template = Template.fromStack(stack);
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { MaximumRetryAttempts: 0, DestinationConfig: Match.absent() });
   });
 

@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { artifactS3, fail, readInput, succeed, writeOutput, type PlainEvent } from './fixtures/plain-handler';
-import { zipDirectory } from '../../src/local/internal/zip';
+import { zipFolderToFile } from '../../src/local/internal/zip';
 import { runJob, stopLocalServices } from '../../src/local/run-job';
 
 const KMS_KEY = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
@@ -25,7 +25,7 @@ const jobOf = (event: unknown) => (event as PlainEvent)['CodePipeline.job'];
 
 async function zipOf(files: Record<string, string>): Promise<Buffer> {
   const zipFile = path.join(tempDir('run-job-zipof-'), 'a.zip');
-  await zipDirectory(inputFolder(files), zipFile);
+  await zipFolderToFile(inputFolder(files), zipFile);
   return fs.readFileSync(zipFile);
 }
 
@@ -49,7 +49,7 @@ describe('runJob on success', () => {
 
   test('a .zip input is uploaded as is', async () => {
     const zipFile = path.join(tempDir('run-job-zip-'), 'source.zip');
-    await zipDirectory(inputFolder({ 'a.txt': 'from a zip' }), zipFile);
+    await zipFolderToFile(inputFolder({ 'a.txt': 'from a zip' }), zipFile);
     let seen = '';
     const outcome = await runJob({
       handler: async (raw) => {

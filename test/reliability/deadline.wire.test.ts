@@ -10,9 +10,9 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Tally } from './tally';
 import type { JobRecord } from '../../src/local/job-api-emulator';
 import { JobHandlerOptions, jobHandler, Logger, PipelineJob, PipelineJobHandler } from '../../src/runtime';
-import { jobEvent } from '../runtime/wire-helpers';
-import { craftZip } from '../runtime/zip-craft';
+import { jobEvent } from '../support/job-event';
 import { useWireServers } from '../support/wire-servers';
+import { craftZip } from '../support/zip-forge';
 
 const BUCKET = 'deadline-artifacts';
 const TIMEOUT_MS = 1500;

@@ -12,8 +12,8 @@ import { BUCKET, transferHarness } from './download-harness';
 import { Tally } from './tally';
 import { ArtifactTransferError } from '../../src/runtime/errors';
 import { JobFailedError } from '../../src/shared/errors';
-import { craftZip } from '../runtime/zip-craft';
 import { FAKE_CREDENTIALS, REGION, s3Backends } from '../support/servers';
+import { craftZip } from '../support/zip-forge';
 
 const tally = new Tally('download-resume');
 afterAll(() => tally.flush());

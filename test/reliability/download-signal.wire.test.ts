@@ -8,9 +8,9 @@ import { randomBytes } from 'crypto';
 import { BUCKET, transferHarness, waitFor } from './download-harness';
 import { Tally } from './tally';
 import { ArtifactTransferError } from '../../src/runtime/errors';
-import { getObjectStream } from '../../src/runtime/s3';
-import { craftZip } from '../runtime/zip-craft';
+import { getObjectStream } from '../../src/runtime/s3/download';
 import { startEmbeddedS3 } from '../support/servers';
+import { craftZip } from '../support/zip-forge';
 
 const tally = new Tally('download-signal');
 afterAll(() => tally.flush());

@@ -6,7 +6,8 @@
 import { Tally } from './tally';
 import { jobHandler, JobFailedError } from '../../src/runtime';
 import { handler as crashReporter } from '../../src/runtime/crash-reporter';
-import { captureLogs, jobEvent } from '../runtime/wire-helpers';
+import { jobEvent } from '../support/job-event';
+import { captureLogs } from '../support/wire-helpers';
 import { useWireServers } from '../support/wire-servers';
 
 const tally = new Tally('duplicates');

@@ -9,7 +9,8 @@ import { Tally } from './tally';
 import { InvalidJobEventError, jobHandler, PipelineJobHandler } from '../../src/runtime';
 import { findJobId } from '../../src/shared/event';
 import { FAILURE_TYPES } from '../../src/shared/limits';
-import { captureLogs, jobEvent } from '../runtime/wire-helpers';
+import { jobEvent } from '../support/job-event';
+import { captureLogs } from '../support/wire-helpers';
 import { useWireServers } from '../support/wire-servers';
 
 const tally = new Tally('hostile-events');

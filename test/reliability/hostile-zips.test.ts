@@ -13,14 +13,13 @@ import * as path from 'path';
 import * as zlib from 'zlib';
 import fc from 'fast-check';
 import { Tally } from './tally';
-import { centralDirectoryOffset, forgeZip64, linkThroughLinkEntries, manyEntries, withFirstCrc, withFlippedBit } from './zip-forge';
 import { ArtifactSafetyError } from '../../src/runtime/errors';
 import { extractZip } from '../../src/runtime/zip/extract';
 import { listEntries, openZip } from '../../src/runtime/zip/open';
 import { openZipEntryStream, readZipEntry } from '../../src/runtime/zip/read';
 import { DEFAULT_EXTRACTION_LIMITS, ExtractionLimits, resolveLimits } from '../../src/runtime/zip/safety';
 import { JobFailedError } from '../../src/shared/errors';
-import { CraftedEntry, craftZip } from '../runtime/zip-craft';
+import { centralDirectoryOffset, CraftedEntry, craftZip, forgeZip64, linkThroughLinkEntries, manyEntries, withFirstCrc, withFlippedBit } from '../support/zip-forge';
 
 const tally = new Tally('hostile-zips');
 let sandbox: string;

@@ -9,7 +9,7 @@ import { randomUUID } from 'crypto';
 import { Tally } from './tally';
 import type { JobApiFault, JobRecord } from '../../src/local/job-api-emulator';
 import { jobHandler, JobHandlerOptions, Logger, PipelineJobHandler } from '../../src/runtime';
-import { jobEvent } from '../runtime/wire-helpers';
+import { jobEvent } from '../support/job-event';
 import { codePipelineClient, freePort } from '../support/servers';
 import { useWireServers } from '../support/wire-servers';
 

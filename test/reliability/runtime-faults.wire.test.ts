@@ -9,9 +9,10 @@ import { FaultProxy } from '../../src/local/fault-proxy';
 import type { JobApiEmulator, JobRecord } from '../../src/local/job-api-emulator';
 import { jobHandler, PipelineJob } from '../../src/runtime';
 import { FAILURE_TYPES } from '../../src/shared/limits';
-import { captureLogs, jobEvent } from '../runtime/wire-helpers';
-import { craftZip } from '../runtime/zip-craft';
+import { jobEvent } from '../support/job-event';
+import { captureLogs } from '../support/wire-helpers';
 import { useWireServers } from '../support/wire-servers';
+import { craftZip } from '../support/zip-forge';
 
 const BUCKET = 'artifacts';
 const tally = new Tally('runtime-faults');

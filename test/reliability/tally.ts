@@ -1,7 +1,8 @@
 /**
  * Counts of a reliability suite: cases run, faults injected, failures reported correctly (a typed failure with a clear
  * message, recorded by the job-API emulator), crashes (an exception that escaped, or a job left unreported).
- * Each suite prints one summary line in afterAll and writes tmp/reliability/<suite>.json; `report.ts` adds them up.
+ * When RELIABILITY_REPORT=1 is set (report.ts sets it), each suite prints one summary line in afterAll and writes
+ * tmp/reliability/<suite>.json, which `report.ts` adds up; ordinary test runs write nothing.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -16,6 +17,9 @@ export interface Counts {
 
 export const COUNTS_DIR = path.join(__dirname, '..', '..', 'tmp', 'reliability');
 
+/** The environment variable that turns the counts on. */
+export const REPORT_ENV = 'RELIABILITY_REPORT';
+
 export class Tally implements Counts {
   cases = 0;
   faultsInjected = 0;
@@ -25,8 +29,9 @@ export class Tally implements Counts {
 
   constructor(readonly suite: string) {}
 
-  /** Prints the summary line and stores the counts for report.ts. */
+  /** Prints the summary line and stores the counts for report.ts, when the report is asked for. */
   flush(): void {
+    if (process.env[REPORT_ENV] !== '1') return;
     const counts: Counts = {
       cases: this.cases,
       faultsInjected: this.faultsInjected,

@@ -8,14 +8,14 @@ import * as os from 'os';
 import * as path from 'path';
 import { pipeline } from 'stream/promises';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { captureLogs, EventOptions, jobEvent, lambdaEnvironment } from './wire-helpers';
-import { craftZip, oneGibOfZerosDeflated } from './zip-craft';
 import type { JobApiEmulator, JobRecord } from '../../src/local/job-api-emulator';
 import { jobHandler, PipelineJob } from '../../src/runtime';
 import { extractZip } from '../../src/runtime/zip/extract';
 import { DEFAULT_EXTRACTION_LIMITS } from '../../src/runtime/zip/safety';
-import { linkThroughLinkEntries, withFlippedBit } from '../reliability/zip-forge';
+import { EventOptions, jobEvent } from '../support/job-event';
 import { FAKE_SESSION_CREDENTIALS, S3Backend, s3Backends, s3Client, startEmbeddedS3, startJobApi } from '../support/servers';
+import { captureLogs, lambdaEnvironment } from '../support/wire-helpers';
+import { craftZip, linkThroughLinkEntries, oneGibOfZerosDeflated, withFlippedBit } from '../support/zip-forge';
 
 const BUCKET = 'artifacts';
 const KMS_KEY = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';

@@ -2,10 +2,11 @@
  * jobHandler of `cdk-codepipeline-invoke/runtime/core`: the features a handler names in `use` are what it can do,
  * and what it cannot do is said plainly. Jobs run through the real SDK client against the job-API emulator.
  */
-import { captureLogs, jobEvent } from './wire-helpers';
 import type { JobRecord } from '../../src/local/job-api-emulator';
 import type { PipelineJobHandler } from '../../src/runtime';
 import { jobHandler, jsonSchema } from '../../src/runtime/core';
+import { jobEvent } from '../support/job-event';
+import { captureLogs } from '../support/wire-helpers';
 import { useWireServers } from '../support/wire-servers';
 
 const servers = useWireServers();

@@ -1,14 +1,9 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import { failureFromRecord } from '../../src/runtime/crash-reporter';
 import { InvalidJobEventError } from '../../src/shared/errors';
 import { FAILURE_MESSAGE_MAX_LENGTH } from '../../src/shared/limits';
+import { fixtureEvent } from '../support/job-event';
 
-function jobEvent(): any {
-  return JSON.parse(
-    fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'events', 'synthetic-v2-pipeline-two-inputs-extra-fields.json'), 'utf8'),
-  );
-}
+const jobEvent = () => fixtureEvent('synthetic-v2-pipeline-two-inputs-extra-fields.json');
 
 /** A failure record as Lambda sends it to an onFailure destination. */
 interface RecordOverrides {

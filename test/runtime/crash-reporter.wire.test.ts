@@ -1,6 +1,7 @@
-import { captureLogs, jobEvent } from './wire-helpers';
 import { handler } from '../../src/runtime/crash-reporter';
+import { jobEvent } from '../support/job-event';
 import { FAKE_SESSION_CREDENTIALS } from '../support/servers';
+import { captureLogs } from '../support/wire-helpers';
 import { useWireServers } from '../support/wire-servers';
 
 const servers = useWireServers();

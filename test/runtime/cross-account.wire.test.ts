@@ -4,14 +4,15 @@
  * honours it) and report with its credentials; the job-API emulator accepts nothing else for the pipeline's jobs.
  */
 import { randomUUID } from 'crypto';
-import { captureLogs, jobEvent, lambdaEnvironment } from './wire-helpers';
 import { JobApiEmulator } from '../../src/local/job-api-emulator';
 import { LocalStsServer } from '../../src/local/sts-server';
 import { jobHandler } from '../../src/runtime';
 import { handler as crashReporter } from '../../src/runtime/crash-reporter';
 import { defaultCodePipelineClient, putJobSuccess } from '../../src/runtime/report';
 import { CRASH_REPORTER_TARGETS_ENV, JOB_REGION_ENV, JOB_RESULT_ROLE_ARN_ENV } from '../../src/shared/job-result-target';
+import { jobEvent } from '../support/job-event';
 import { FAKE_CREDENTIALS } from '../support/servers';
+import { captureLogs, lambdaEnvironment } from '../support/wire-helpers';
 
 const PIPELINE_ACCOUNT = '111111111111';
 const FUNCTION_ACCOUNT = '222222222222';

@@ -7,10 +7,10 @@
 import { execFile } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { jobEvent } from './wire-helpers';
 import { buildEsm } from '../../scripts/build-esm';
 import type { JobRecord } from '../../src/local/job-api-emulator';
 import { buildCli, removeCli, runCli } from '../support/cli';
+import { jobEvent } from '../support/job-event';
 import { useWireServers } from '../support/wire-servers';
 
 const servers = useWireServers();

@@ -3,10 +3,9 @@
  * written against those types accept it. `tsc --noEmit -p tsconfig.dev.json` checks this file; the runtime test makes
  * sure the file also runs.
  */
-import * as fs from 'fs';
-import * as path from 'path';
 import type { CodePipelineEvent, CodePipelineHandler } from 'aws-lambda';
 import { CodePipelineJobEvent, parseJobEvent } from '../../src/shared/event';
+import { fixtureEvent } from '../support/job-event';
 
 type IsAssignable<From, To> = [From] extends [To] ? true : false;
 function assertType<T extends true>(_proof: T): void {}
@@ -20,9 +19,7 @@ test('CodePipelineJobEvent is assignable to @types/aws-lambda CodePipelineEvent'
 });
 
 test('a parsed fixture can be handed to a handler typed with @types/aws-lambda', async () => {
-  const raw = JSON.parse(
-    fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'events', 'powertools-python-codePipelineEventData.json'), 'utf8'),
-  );
+  const raw = fixtureEvent('powertools-python-codePipelineEventData.json');
   const seen: string[] = [];
   const handler: CodePipelineHandler = async (event) => {
     seen.push(event['CodePipeline.job'].data.inputArtifacts[0].location.s3Location.bucketName);

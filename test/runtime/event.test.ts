@@ -1,16 +1,11 @@
-import * as fs from 'fs';
-import * as path from 'path';
 import { inspect } from 'util';
 import * as fc from 'fast-check';
 import { InvalidJobEventError } from '../../src/shared/errors';
 import { findJobId, parseJobEvent } from '../../src/shared/event';
+import { FIXTURE_EVENT_FILES, fixtureEvent } from '../support/job-event';
 
-const FIXTURES = path.join(__dirname, '..', 'fixtures', 'events');
-const fixtureFiles = fs.readdirSync(FIXTURES).filter((f) => f.endsWith('.json'));
-
-function fixture(name: string): any {
-  return JSON.parse(fs.readFileSync(path.join(FIXTURES, name), 'utf8'));
-}
+const fixtureFiles = FIXTURE_EVENT_FILES;
+const fixture = fixtureEvent;
 
 function minimalEvent(): any {
   return fixture('synthetic-minimal-no-user-parameters-no-artifacts.json');

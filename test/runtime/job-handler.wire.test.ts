@@ -2,11 +2,12 @@
  * Whole jobs through jobHandler with the real @aws-sdk/client-codepipeline against the job-API emulator (no S3 here:
  * artifacts.wire.test.ts covers artifacts on both S3 backends).
  */
-import { captureLogs, jobEvent } from './wire-helpers';
 import type { JobRecord } from '../../src/local/job-api-emulator';
 import { InvalidJobEventError, JobFailedError, jobHandler, Logger, PipelineJob } from '../../src/runtime';
 import { FAILURE_MESSAGE_MAX_LENGTH, OUTPUT_VARIABLES_MAX_BYTES } from '../../src/shared/limits';
+import { jobEvent } from '../support/job-event';
 import { codePipelineClient, FAKE_CREDENTIALS, FAKE_SESSION_CREDENTIALS, freePort, startJobApi } from '../support/servers';
+import { captureLogs } from '../support/wire-helpers';
 import { useWireServers } from '../support/wire-servers';
 
 const servers = useWireServers();
@@ -343,7 +344,8 @@ describe('options', () => {
     expect(() => jobHandler(options as object, () => undefined)).toThrow(message);
   });
 
-  test('job.signal stays unaborted when the handler ends in time, and artifacts cannot be used once the job is reported', async () => {
+  /** The job object a handler was given, once that handler returned and the job was reported. */
+  async function jobAfterItEnded(): Promise<PipelineJob> {
     let seen: PipelineJob | undefined;
     await runOnce(
       jobHandler({}, (job) => {
@@ -352,21 +354,36 @@ describe('options', () => {
       }),
       { inputs: { Source: 'k1' } },
     );
-    expect(seen!.signal.aborted).toBe(false);
-    await expect(seen!.inputArtifact('Source').list()).rejects.toThrow(/has ended: artifacts cannot be used after the job was reported/);
+    return seen!;
+  }
+
+  test('job.signal stays unaborted when the handler ends in time', async () => {
+    const seen = await jobAfterItEnded();
+    expect(seen.signal.aborted).toBe(false);
+  });
+
+  test('artifacts cannot be used once the job is reported', async () => {
+    const seen = await jobAfterItEnded();
+    await expect(seen.inputArtifact('Source').list()).rejects.toThrow(/has ended: artifacts cannot be used after the job was reported/);
   });
 });
 
 describe('logging', () => {
-  test('lines are JSON with the job id as correlation id, and never show the artifact credentials', async () => {
-    const handler = jobHandler({}, (job) => {
+  const logsTheEvent = () =>
+    jobHandler({}, (job) => {
       job.logger.info('looking at the event', { event: job.event, raw: jobEvent() });
       return { summary: 'ok' };
     });
-    const { jobId, logs, text } = await runOnce(handler);
+
+  test('lines are JSON with the job id as correlation id', async () => {
+    const { jobId, logs } = await runOnce(logsTheEvent());
     expect(logs.length).toBeGreaterThanOrEqual(3);
     expect(logs.every((l) => l.correlationId === jobId && typeof l.timestamp === 'string')).toBe(true);
     expect(logs.map((l) => l.message)).toEqual(['Job started', 'looking at the event', 'Job succeeded']);
+  });
+
+  test('lines never show the artifact credentials, even when the handler logs the event', async () => {
+    const { text } = await runOnce(logsTheEvent());
     expect(text).not.toContain(FAKE_SESSION_CREDENTIALS.secretAccessKey);
     expect(text).not.toContain(FAKE_SESSION_CREDENTIALS.sessionToken);
   });

@@ -5,10 +5,11 @@
  */
 import * as fc from 'fast-check';
 import { z } from 'zod';
-import { captureLogs, jobEvent } from './wire-helpers';
 import type { JobRecord } from '../../src/local/job-api-emulator';
 import { jobHandler, PipelineJobHandler } from '../../src/runtime';
 import { describeUnparsableJson, findJsonBreak } from '../../src/shared/json-error';
+import { jobEvent } from '../support/job-event';
+import { captureLogs } from '../support/wire-helpers';
 import { useWireServers } from '../support/wire-servers';
 
 const servers = useWireServers();

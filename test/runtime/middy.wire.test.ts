@@ -5,9 +5,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { buildSync } from 'esbuild';
-import { captureLogs, jobEvent } from './wire-helpers';
 import type { JobRecord } from '../../src/local/job-api-emulator';
 import type * as Fixture from '../fixtures/middy/handler.mjs' with { 'resolution-mode': 'import' };
+import { jobEvent } from '../support/job-event';
+import { captureLogs } from '../support/wire-helpers';
 import { useWireServers } from '../support/wire-servers';
 
 const servers = useWireServers();

@@ -4,10 +4,11 @@
  * run through the real @aws-sdk/client-codepipeline against the job-API emulator.
  */
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
-import { captureLogs, jobEvent } from './wire-helpers';
 import type { JobRecord } from '../../src/local/job-api-emulator';
 import { jobHandler, LogAttributes, PipelineJobHandler } from '../../src/runtime';
+import { jobEvent } from '../support/job-event';
 import { FAKE_SESSION_CREDENTIALS } from '../support/servers';
+import { captureLogs } from '../support/wire-helpers';
 import { useWireServers } from '../support/wire-servers';
 
 const servers = useWireServers();

@@ -6,11 +6,12 @@
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { z } from 'zod';
-import { captureLogs, jobEvent } from './wire-helpers';
 import { LambdaInvokeStage, UserParameters, UserParametersSchema } from '../../src';
 import type { JobRecord } from '../../src/local/job-api-emulator';
 import { jobHandler, PipelineJobHandler, StandardSchemaV1 } from '../../src/runtime';
 import { inlineCode, stackWithPipeline } from '../constructs/helpers';
+import { jobEvent } from '../support/job-event';
+import { captureLogs } from '../support/wire-helpers';
 import { useWireServers } from '../support/wire-servers';
 
 const servers = useWireServers();

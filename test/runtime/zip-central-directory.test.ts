@@ -14,10 +14,18 @@ import * as os from 'os';
 import * as path from 'path';
 import * as zlib from 'zlib';
 import * as yauzl from 'yauzl';
-import { CraftedEntry, craftZip } from './zip-craft';
 import { CentralDirectory, decodeFileName, fileZipReader, openCentralDirectory } from '../../src/runtime/zip/central-directory';
 import { zipDirectory, zipFiles } from '../../src/runtime/zip/write';
-import { centralDirectoryOffset, forgeZip64, linkThroughLinkEntries, manyEntries, withFirstCrc, withFlippedBit } from '../reliability/zip-forge';
+import {
+  centralDirectoryOffset,
+  CraftedEntry,
+  craftZip,
+  forgeZip64,
+  linkThroughLinkEntries,
+  manyEntries,
+  withFirstCrc,
+  withFlippedBit,
+} from '../support/zip-forge';
 
 jest.setTimeout(120_000);
 

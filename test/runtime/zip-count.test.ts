@@ -7,13 +7,12 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { craftZip } from './zip-craft';
 import { ArtifactSafetyError } from '../../src/runtime/errors';
 import { extractZip } from '../../src/runtime/zip/extract';
 import { openZip } from '../../src/runtime/zip/open';
 import { readZipEntry } from '../../src/runtime/zip/read';
 import { resolveLimits } from '../../src/runtime/zip/safety';
-import { forgeZip64, manyEntries } from '../reliability/zip-forge';
+import { craftZip, forgeZip64, manyEntries } from '../support/zip-forge';
 
 let work: string;
 let cases = 0;

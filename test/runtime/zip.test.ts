@@ -8,13 +8,13 @@ import * as path from 'path';
 import { Readable } from 'stream';
 import { pipeline } from 'stream/promises';
 import * as zlib from 'zlib';
-import { craftZip, CraftedEntry, oneGibOfZerosDeflated } from './zip-craft';
 import { defaultReadFileMaxBytes } from '../../src/runtime/artifacts';
 import { ArtifactSafetyError } from '../../src/runtime/errors';
 import { extractZip } from '../../src/runtime/zip/extract';
 import { readZipEntry } from '../../src/runtime/zip/read';
 import { DEFAULT_EXTRACTION_LIMITS, ExtractionLimits, resolveLimits } from '../../src/runtime/zip/safety';
 import { zipDirectory, zipFiles } from '../../src/runtime/zip/write';
+import { craftZip, CraftedEntry, oneGibOfZerosDeflated } from '../support/zip-forge';
 
 let work: string;
 beforeEach(async () => {

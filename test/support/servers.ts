@@ -9,20 +9,11 @@ import * as http from 'http';
 import * as net from 'net';
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { FAKE_CREDENTIALS, FAKE_SESSION_CREDENTIALS, REGION } from './credentials';
 import { JobApiEmulator, type JobApiEmulatorOptions } from '../../src/local/job-api-emulator';
 import { LocalS3Server, type LocalS3ServerOptions } from '../../src/local/s3-server';
 
-export const REGION = 'us-east-1';
-
-/** Credentials that sign requests but open nothing real. */
-export const FAKE_CREDENTIALS = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
-
-/** Temporary credentials as CodePipeline puts them in `artifactCredentials` (with a session token). */
-export const FAKE_SESSION_CREDENTIALS = {
-  accessKeyId: 'ASIAIOSFODNN7ARTIFACT',
-  secretAccessKey: 'artifactSecretKey/K7MDENG/bPxRfiCYEXAMPLE',
-  sessionToken: 'FwoGZXIvYXdzEBYaDLocalSessionTokenForTests',
-};
+export { FAKE_CREDENTIALS, FAKE_SESSION_CREDENTIALS, REGION };
 
 export interface Credentials {
   readonly accessKeyId: string;

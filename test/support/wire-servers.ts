@@ -10,9 +10,9 @@
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { S3Backend, s3Client, startEmbeddedS3, startJobApi } from './servers';
+import { lambdaEnvironment } from './wire-helpers';
 import { FaultProxy } from '../../src/local/fault-proxy';
 import type { JobApiEmulator } from '../../src/local/job-api-emulator';
-import { lambdaEnvironment } from '../runtime/wire-helpers';
 
 export interface WireServersOptions {
   /** Start S3 too, with this bucket. @default - no S3 */

@@ -1,6 +1,7 @@
-/* eslint-disable no-bitwise -- CRC arithmetic */
+/* eslint-disable no-bitwise -- a CRC32 value is written as unsigned */
 import * as crypto from 'crypto';
 import * as zlib from 'zlib';
+import { Crc32c, Crc64Nvme } from '@aws-sdk/checksums/crc';
 
 /**
  * The flexible checksums S3 accepts (`x-amz-checksum-<algorithm>` headers or aws-chunked trailers). The AWS SDK v3
@@ -12,7 +13,7 @@ export type ChecksumAlgorithm = (typeof CHECKSUM_ALGORITHMS)[number];
 export interface Checksum {
   update(data: Buffer): void;
   /** The base64 of the big-endian digest, as S3 headers carry it. */
-  digest(): string;
+  digest(): Promise<string>;
 }
 
 /** `x-amz-checksum-crc32` -> 'CRC32'; undefined for any other header. */
@@ -26,99 +27,36 @@ export function checksumHeaderOf(algorithm: ChecksumAlgorithm): string {
   return `x-amz-checksum-${algorithm.toLowerCase()}`;
 }
 
+/**
+ * CRC32C and CRC64NVME are the AWS SDK's own implementations (`@aws-sdk/checksums/crc`, what S3Client computes them
+ * with), so the local S3 server verifies with the same code the client used; CRC32 is Node's native zlib.crc32, the
+ * same polynomial the SDK's Crc32 computes; SHA-1/SHA-256 are Node's crypto.
+ */
 export function createChecksum(algorithm: ChecksumAlgorithm): Checksum {
   switch (algorithm) {
-    case 'CRC32':
-      return crc32Checksum();
+    case 'CRC32': {
+      let crc = 0;
+      return {
+        update: (data) => (crc = zlib.crc32(data, crc)),
+        digest: async () => {
+          const out = Buffer.alloc(4);
+          out.writeUInt32BE(crc >>> 0);
+          return out.toString('base64');
+        },
+      };
+    }
     case 'CRC32C':
-      return crc32cChecksum();
+      return sdkChecksum(new Crc32c());
     case 'CRC64NVME':
-      return crc64NvmeChecksum();
+      return sdkChecksum(new Crc64Nvme());
     case 'SHA1':
     case 'SHA256': {
       const hash = crypto.createHash(algorithm.toLowerCase());
-      return { update: (data) => hash.update(data), digest: () => hash.digest('base64') };
+      return { update: (data) => hash.update(data), digest: async () => hash.digest('base64') };
     }
   }
 }
 
-function uint32Base64(value: number): string {
-  const out = Buffer.alloc(4);
-  out.writeUInt32BE(value >>> 0);
-  return out.toString('base64');
-}
-
-function crc32Checksum(): Checksum {
-  // zlib.crc32 is native (Node >= 20.15 / 22.2).
-  let crc = 0;
-  return { update: (data) => (crc = zlib.crc32(data, crc)), digest: () => uint32Base64(crc) };
-}
-
-/** CRC-32C (Castagnoli), reflected polynomial 0x82F63B78, byte-wise table. */
-const CRC32C_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-function crc32cChecksum(): Checksum {
-  let crc = 0xffffffff;
-  return {
-    update: (data) => {
-      for (let i = 0; i < data.length; i++) crc = CRC32C_TABLE[(crc ^ data[i]) & 0xff] ^ (crc >>> 8);
-    },
-    digest: () => uint32Base64(~crc),
-  };
-}
-
-/**
- * CRC-64/NVME (reflected polynomial 0x9A6C9329AC4BC9B5, init and xorout all ones), computed on two 32-bit halves
- * because BigInt per byte is far too slow for 200 MB artifacts.
- */
-const CRC64_TABLE = (() => {
-  const lo = new Uint32Array(256);
-  const hi = new Uint32Array(256);
-  const polyLo = 0xac4bc9b5;
-  const polyHi = 0x9a6c9329;
-  for (let n = 0; n < 256; n++) {
-    let l = n;
-    let h = 0;
-    for (let k = 0; k < 8; k++) {
-      const bit = l & 1;
-      l = ((l >>> 1) | ((h & 1) << 31)) >>> 0;
-      h = h >>> 1;
-      if (bit) {
-        l = (l ^ polyLo) >>> 0;
-        h = (h ^ polyHi) >>> 0;
-      }
-    }
-    lo[n] = l;
-    hi[n] = h;
-  }
-  return { lo, hi };
-})();
-
-function crc64NvmeChecksum(): Checksum {
-  let lo = 0xffffffff;
-  let hi = 0xffffffff;
-  return {
-    update: (data) => {
-      const { lo: tLo, hi: tHi } = CRC64_TABLE;
-      for (let i = 0; i < data.length; i++) {
-        const idx = (lo ^ data[i]) & 0xff;
-        lo = (((lo >>> 8) | (hi << 24)) ^ tLo[idx]) >>> 0;
-        hi = ((hi >>> 8) ^ tHi[idx]) >>> 0;
-      }
-    },
-    digest: () => {
-      const out = Buffer.alloc(8);
-      out.writeUInt32BE(~hi >>> 0, 0);
-      out.writeUInt32BE(~lo >>> 0, 4);
-      return out.toString('base64');
-    },
-  };
+function sdkChecksum(checksum: { update(data: Uint8Array): void; digest(): Promise<Uint8Array> }): Checksum {
+  return { update: (data) => checksum.update(data), digest: async () => Buffer.from(await checksum.digest()).toString('base64') };
 }

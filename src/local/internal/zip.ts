@@ -1,19 +1,18 @@
-/* eslint-disable no-bitwise -- zip entries carry Unix file modes in bit fields */
 /**
- * Zipping input folders and unzipping output artifacts for local job runs: streamed (yazl / the runtime's central
- * directory reader), no whole-file buffers. Entry paths are checked with the runtime's zip-slip rules.
+ * Artifact zips of local job runs. Input folders are zipped here (streamed with yazl, keeping modes and symlinks as
+ * `zip -y` and CodeBuild do); output artifacts, which come from the handler under test, are extracted with the
+ * runtime's own safe extraction, so that a link or path that escapes the folder is refused locally exactly as the
+ * next action's jobHandler would refuse it on AWS.
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { PassThrough, Transform, Writable } from 'stream';
 import { pipeline } from 'stream/promises';
-import * as zlib from 'zlib';
 import * as yazl from 'yazl';
-import { CentralDirectory, CentralEntry, decodeFileName, fileZipReader, openCentralDirectory, releaseRawFields } from '../../runtime/zip/central-directory';
-import { safeEntryPath } from '../../runtime/zip/safety';
+import { DEFAULT_EXTRACTION_LIMITS, type ExtractSummary } from '../../runtime/index';
+import { extractZip } from '../../runtime/zip/extract';
 
 /** Zips the contents of `dir` (not the folder itself) into `outFile`, keeping file modes and symlinks. */
-export async function zipDirectory(dir: string, outFile: string): Promise<number> {
+export async function zipFolderToFile(dir: string, outFile: string): Promise<number> {
   const zip = new yazl.ZipFile();
   const written = pipeline(zip.outputStream, fs.createWriteStream(outFile));
   let entries = 0;
@@ -50,67 +49,12 @@ async function listTree(dir: string, prefix = ''): Promise<string[]> {
   return out;
 }
 
-/** Extracts `zipFile` into `destDir` (created), keeping the executable bit; refuses entries that escape it. */
-export async function extractZip(zipFile: string, destDir: string, artifactName: string): Promise<number> {
-  await fs.promises.mkdir(destDir, { recursive: true });
-  const { reader, size } = await fileZipReader(zipFile, 64 * 1024);
-  const zip = await openCentralDirectory(reader, size);
-  let files = 0;
-  try {
-    for (let entry = await zip.readEntry(); entry !== undefined; entry = await zip.readEntry()) {
-      entry.fileName = decodeFileName(entry);
-      releaseRawFields(entry);
-      if (await handleEntry(zip, entry, destDir, artifactName)) files++;
-    }
-  } finally {
-    zip.close();
-  }
-  return files;
-}
-
-async function handleEntry(zip: CentralDirectory, entry: CentralEntry, destDir: string, artifactName: string): Promise<boolean> {
-  const relative = safeEntryPath(entry.fileName, artifactName);
-  const target = path.join(destDir, relative);
-  const mode = (entry.externalFileAttributes >>> 16) & 0o177777;
-  if (entry.fileName.replace(/\\/g, '/').endsWith('/')) {
-    await fs.promises.mkdir(target, { recursive: true });
-    return false;
-  }
-  await fs.promises.mkdir(path.dirname(target), { recursive: true });
-  if (entry.isEncrypted() || (entry.compressionMethod !== 0 && entry.compressionMethod !== 8)) {
-    throw new Error(`Artifact ${artifactName}: entry ${entry.fileName} is encrypted or uses compression method ${entry.compressionMethod}; only stored and deflated entries are read`);
-  }
-  const stored = await zip.storedStream(entry);
-  const decoded = entry.compressionMethod === 8 ? zlib.createInflateRaw() : new PassThrough();
-  const checked = checkedContent(entry, artifactName);
-  if ((mode & 0o170000) === 0o120000) {
-    // Output artifacts come from the handler under test; their symlinks are recreated as they are.
-    const chunks: Buffer[] = [];
-    const collect = new Writable({
-      write: (chunk: Buffer, _encoding, callback) => {
-        chunks.push(chunk);
-        callback();
-      },
-    });
-    await pipeline(stored, decoded, checked, collect);
-    await fs.promises.symlink(Buffer.concat(chunks).toString('utf8'), target);
-    return true;
-  }
-  await pipeline(stored, decoded, checked, fs.createWriteStream(target, { mode: mode & 0o111 ? 0o755 : 0o644 }));
-  return true;
-}
-
-/** Passes an entry's bytes on, failing when they are more or fewer than its declared size (a damaged output artifact). */
-function checkedContent(entry: CentralEntry, artifactName: string): Transform {
-  let size = 0;
-  const damaged = () => new Error(`Artifact ${artifactName}: entry ${entry.fileName} does not inflate to its declared ${entry.uncompressedSize} bytes`);
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      size += chunk.length;
-      callback(size > entry.uncompressedSize ? damaged() : null, chunk);
-    },
-    flush(callback) {
-      callback(size !== entry.uncompressedSize ? damaged() : null);
-    },
-  });
+/**
+ * Extracts an artifact zip into `destDir` (created) as the runtime's `InputArtifact.extractTo()` does, with its default
+ * limits: entries and links that lead outside the folder, bombs and oversized archives are refused with an
+ * ArtifactSafetyError before anything unsafe is written.
+ */
+export async function extractArtifactZip(zipFile: string, destDir: string, artifactName: string): Promise<ExtractSummary> {
+  const { size } = await fs.promises.stat(zipFile);
+  return extractZip({ file: zipFile }, destDir, artifactName, DEFAULT_EXTRACTION_LIMITS, size);
 }

@@ -67,7 +67,7 @@ export async function receiveBody(req: http.IncomingMessage, file: string, maxBy
     if (algorithm && checksum) {
       const name = checksumHeaderOf(algorithm);
       const expected = decoder?.trailers.get(name) ?? header(req, name);
-      const actual = checksum.digest();
+      const actual = await checksum.digest();
       if (expected === undefined) {
         throw new S3Error(400, 'InvalidRequest', `The ${algorithm} checksum was announced but neither an ${name} header nor trailer was sent.`);
       }

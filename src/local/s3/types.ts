@@ -1,3 +1,4 @@
+import type * as http from 'http';
 import type { ChecksumAlgorithm } from '../internal/checksums';
 import type { ListenOptions } from '../internal/http';
 import type { LocalCredentials } from '../internal/sigv4';
@@ -97,4 +98,13 @@ export interface Bucket {
   readonly created: Date;
   readonly objects: Map<string, StoredObjectInfo>;
   readonly uploads: Map<string, Upload>;
+}
+
+/** One S3 request as the operation handlers get it (after routing and authentication). */
+export interface S3Call {
+  readonly req: http.IncomingMessage;
+  readonly res: http.ServerResponse;
+  readonly bucket: string;
+  readonly key: string;
+  readonly query: URLSearchParams;
 }

@@ -1,59 +1,18 @@
 /**
- * S3 access for artifacts, with the temporary credentials CodePipeline puts in the event (`artifactCredentials`: the
- * pipeline's action role, so the function's own role needs no S3 access; aws-cdk #3274).
- *
- * Endpoints come from the SDK's own configuration (AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, config files): the code that
- * runs on Lambda is the code that runs against local servers.
- *
- * The SDK retries a request that fails before its response body starts (5xx, SlowDown, throttling, network errors;
- * standard retry mode, 3 attempts: https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html). It
- * cannot retry a body that breaks off midway: downloads here resume such a body with a Range request from the byte
- * where it stopped, If-Match the ETag of the first response, so that a changed object is never stitched together.
+ * Downloading an artifact's zip, whole or by ranges. The SDK retries a request that fails before its response body
+ * starts (5xx, SlowDown, throttling, network errors; standard retry mode, 3 attempts:
+ * https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html). It cannot retry a body that breaks off
+ * midway: downloads here resume such a body with a Range request from the byte where it stopped, If-Match the ETag of
+ * the first response, so that a changed object is never stitched together.
  */
 import { Readable } from 'stream';
-import { AbortMultipartUploadCommand, GetObjectCommand, GetObjectCommandOutput, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { abortReason, sleep } from './abort';
-import { ArtifactTransferError } from './errors';
-import { blockCachedReader, markTransportError, RangeSource, ZipByteReader } from './random-access';
-import type { ArtifactCredentials, EncryptionKey, S3ArtifactLocation } from '../shared/event';
-
-// Loaded on first use: handlers that never upload (or never read one file) do not pay for these at cold start.
-function libStorage(): typeof import('@aws-sdk/lib-storage') {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require('@aws-sdk/lib-storage');
-}
-
-
-/** Builds the S3 client for a job's artifacts. Replace it through `jobHandler({ s3Client })` for advanced setups. */
-export type S3ClientFactory = (credentials: ArtifactCredentials) => S3Client;
-
-export const defaultS3ClientFactory: S3ClientFactory = (credentials) =>
-  new S3Client({
-    // A plain copy: the SDK tags the credentials object it is given, and the event's copy hides its secrets.
-    credentials: {
-      accessKeyId: credentials.accessKeyId,
-      secretAccessKey: credentials.secretAccessKey,
-      ...(credentials.sessionToken !== undefined ? { sessionToken: credentials.sessionToken } : {}),
-      ...(credentials.expirationTime !== undefined ? { expiration: new Date(credentials.expirationTime) } : {}),
-    },
-  });
-
-/** What a transfer needs besides the client and the object. */
-export interface TransferOptions {
-  /** The artifact, for messages: e.g. `input artifact 'Source'`. */
-  readonly what: string;
-  /** Stops the transfer (and every request of it) when it fires; nothing is retried after that. */
-  readonly signal?: AbortSignal;
-  /** Milliseconds left to the invocation: a resume that cannot finish in time is not started. */
-  readonly remainingTimeMs?: () => number;
-  /**
-   * A download that receives nothing for this long (no response, or no byte of the body) counts as broken and is
-   * resumed.
-   *
-   * @default RESUME_POLICY.stallTimeoutMs
-   */
-  readonly stallTimeoutMs?: number;
-}
+import { GetObjectCommand, GetObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
+import { isMissingObject, missingObjectError, objectInfo, s3Url, TransferOptions } from './client';
+import type { S3ArtifactLocation } from '../../shared/event';
+import { abortReason, sleep } from '../abort';
+import { ArtifactTransferError } from '../errors';
+import { blockCachedReader, markTransportError, RangeSource, ZipByteReader } from '../random-access';
+import { errorName, httpStatus, isRetryable, nextAttempt, RetryPolicy } from '../retry';
 
 /**
  * How a broken-off download body is resumed: at most `maxAttempts` requests in all, exponential backoff with full
@@ -64,10 +23,7 @@ export interface TransferOptions {
  * connection would otherwise hold the download until the function times out. (The AWS SDK for Java waits 50 s on a
  * silent socket, ClientConfiguration.DEFAULT_SOCKET_TIMEOUT; S3 sends an object's bytes without pauses.)
  */
-export interface ResumePolicy {
-  readonly maxAttempts: number;
-  readonly baseDelayMs: number;
-  readonly maxDelayMs: number;
+export interface ResumePolicy extends RetryPolicy {
   readonly reserveMs: number;
   readonly stallTimeoutMs: number;
 }
@@ -80,21 +36,6 @@ export const RESUME_POLICY: ResumePolicy = Object.freeze({
   stallTimeoutMs: 30_000,
 });
 
-/** `s3://bucket/key`, as artifacts are named in messages. */
-export function s3Url(location: S3ArtifactLocation): string {
-  return `s3://${location.bucketName}/${location.objectKey}`;
-}
-
-/** Sends a command with the signal; once the signal has fired, the failure is its reason. */
-async function sendAbortable<T>(signal: AbortSignal | undefined, send: (options: { abortSignal?: AbortSignal }) => Promise<T>): Promise<T> {
-  try {
-    return await send(signal !== undefined ? { abortSignal: signal } : {});
-  } catch (error) {
-    if (signal?.aborted) throw abortReason(signal);
-    throw error;
-  }
-}
-
 /**
  * The zip of an artifact (or bytes [start, end) of it) as a stream that resumes a broken-off body; see
  * ResumingObjectStream.
@@ -105,84 +46,6 @@ export function getObjectStream(
   options: TransferOptions & { readonly start?: number; readonly end?: number; readonly etag?: string },
 ): Readable {
   return new ResumingObjectStream(client, location, options);
-}
-
-/** The size and ETag of an artifact's zip (a HEAD request). */
-export async function objectInfo(client: S3Client, location: S3ArtifactLocation, options: TransferOptions): Promise<{ size: number; etag?: string }> {
-  const command = new HeadObjectCommand({ Bucket: location.bucketName, Key: location.objectKey });
-  let head;
-  try {
-    head = await sendAbortable(options.signal, (o) => client.send(command, o));
-  } catch (error) {
-    throw isMissingObject(error) ? missingObjectError(options.what, location, error) : error;
-  }
-  if (typeof head.ContentLength !== 'number') {
-    throw new Error(`S3 returned no size for ${s3Url(location)}`);
-  }
-  return { size: head.ContentLength, ...(head.ETag !== undefined ? { etag: head.ETag } : {}) };
-}
-
-export async function objectSize(client: S3Client, location: S3ArtifactLocation, options: TransferOptions): Promise<number> {
-  return (await objectInfo(client, location, options)).size;
-}
-
-/**
- * Streams `body` to S3 as the artifact's zip. Uses multipart upload (lib-storage) so that memory stays bounded
- * whatever the size; SSE-KMS with the pipeline's key when the event carries an `encryptionKey` (job worker docs).
- * The signal aborts the upload (lib-storage then aborts the multipart upload, so no object appears).
- */
-export async function uploadObject(
-  client: S3Client,
-  location: S3ArtifactLocation,
-  body: Readable,
-  encryptionKey: EncryptionKey | undefined,
-  options: TransferOptions,
-): Promise<void> {
-  const { signal } = options;
-  if (signal?.aborted) throw abortReason(signal);
-  const { Upload } = libStorage();
-  const abortController = new AbortController();
-  const upload = new Upload({
-    client: signal !== undefined ? withAbortSignal(client, signal) : client,
-    params: {
-      Bucket: location.bucketName,
-      Key: location.objectKey,
-      Body: body,
-      ContentType: 'application/zip',
-      ...(encryptionKey !== undefined ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: encryptionKey.id } : {}),
-    },
-    // Two parts in flight, of S3's minimum size (5 MiB; up to 10,000 parts = 48 GiB): memory stays bounded (design
-    // target: 150 MB peak for a 200 MB artifact) with enough throughput.
-    queueSize: 2,
-    partSize: 5 * 1024 * 1024,
-    abortController,
-  });
-  const onAbort = () => abortController.abort(signal!.reason);
-  signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    await upload.done();
-  } catch (error) {
-    if (signal?.aborted) throw abortReason(signal);
-    throw error;
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-  }
-}
-
-/**
- * The client as lib-storage sees it: every request it sends carries the signal (an in-flight part stops at once), except
- * AbortMultipartUpload, the clean-up lib-storage sends after an abort so that no parts are left behind.
- */
-function withAbortSignal(client: S3Client, signal: AbortSignal): S3Client {
-  type Send = (command: unknown, options?: object) => Promise<unknown>;
-  return new Proxy(client, {
-    get(target, property, receiver) {
-      if (property !== 'send') return Reflect.get(target, property, receiver);
-      const send = target.send.bind(target) as Send;
-      return (command: unknown, options?: object) =>
-        command instanceof AbortMultipartUploadCommand ? send(command, options) : send(command, { ...options, abortSignal: signal });
-    },
-  });
 }
 
 /**
@@ -298,7 +161,7 @@ class ResumingObjectStream extends Readable {
         if (isMissingObject(error)) throw missingObjectError(this.options.what, this.location, error);
         // The SDK has retried the first request already; a resume's request failing for a transient reason is one
         // more broken attempt.
-        if (this.attempts === 1 || !isTransient(error)) throw this.attempts === 1 ? error : this.failure('S3 refused to resume it', error);
+        if (this.attempts === 1 || !isRetryable(error)) throw this.attempts === 1 ? error : this.failure('S3 refused to resume it', error);
         lastError = error;
         continue;
       } finally {
@@ -408,14 +271,17 @@ class ResumingObjectStream extends Readable {
 
   /** Waits before the next attempt, or throws when there is none left (attempts, time). */
   private async beforeResuming(lastError: unknown): Promise<void> {
-    const { maxAttempts, baseDelayMs, maxDelayMs, reserveMs } = RESUME_POLICY;
-    if (this.attempts >= maxAttempts) throw this.failure(`gave up after ${attemptsText(this.attempts)}`, lastError);
-    const delay = Math.round(Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (this.attempts - 1)));
     const remaining = this.options.remainingTimeMs?.();
-    if (remaining !== undefined && remaining < delay + reserveMs) {
-      throw this.failure(`stopped after ${attemptsText(this.attempts)} with ${Math.max(0, Math.round(remaining))} ms left to the invocation`, lastError);
+    const next = nextAttempt(RESUME_POLICY, this.attempts, remaining !== undefined ? remaining - RESUME_POLICY.reserveMs : undefined);
+    if ('stop' in next) {
+      throw this.failure(
+        next.stop === 'attempts'
+          ? `gave up after ${attemptsText(this.attempts)}`
+          : `stopped after ${attemptsText(this.attempts)} with ${Math.max(0, Math.round(remaining ?? 0))} ms left to the invocation`,
+        lastError,
+      );
     }
-    await sleep(delay, this.stop.signal);
+    await sleep(next.delayMs, this.stop.signal);
   }
 
   private describe(): string {
@@ -447,40 +313,8 @@ class ResumingObjectStream extends Readable {
   }
 }
 
-/**
- * S3's "no such object" in both forms: GetObject's `NoSuchKey`/`NoSuchBucket` body, and HeadObject's bare 404, which
- * has no body and so reaches the SDK as `NotFound` with the message `UnknownError`.
- */
-function isMissingObject(error: unknown): boolean {
-  const name = (error as { name?: unknown } | undefined)?.name;
-  return name === 'NoSuchKey' || name === 'NoSuchBucket' || name === 'NotFound' || statusOf(error) === 404;
-}
-
-/** A missing artifact object, named by its artifact, bucket and key instead of S3's `NotFound: UnknownError`. */
-function missingObjectError(what: string, location: S3ArtifactLocation, cause: unknown): ArtifactTransferError {
-  const name = (cause as { name?: unknown } | undefined)?.name;
-  return new ArtifactTransferError(
-    `Could not download ${what}: ${s3Url(location)} does not exist (S3 answered 404${typeof name === 'string' ? ` ${name}` : ''}). ` +
-      'The object may have been deleted or expired by a lifecycle rule, or the event names another bucket or key.',
-    0,
-    undefined,
-    1,
-    cause,
-  );
-}
-
-function statusOf(error: unknown): number | undefined {
-  return (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
-}
-
 function isPreconditionFailed(error: unknown): boolean {
-  return statusOf(error) === 412 || (error as { name?: string } | undefined)?.name === 'PreconditionFailed';
-}
-
-/** No HTTP answer (a network error) or a 5xx: worth another attempt. */
-function isTransient(error: unknown): boolean {
-  const status = statusOf(error);
-  return status === undefined || status >= 500;
+  return httpStatus(error) === 412 || errorName(error) === 'PreconditionFailed';
 }
 
 function messageOf(error: unknown): string {

@@ -1,33 +1,10 @@
 import { Validator } from '@cfworker/json-schema';
 import * as fc from 'fast-check';
-import {
-  checkSchemaIsValid,
-  checkUserParameters,
-  formatViolations,
-  SchemaViolation,
-} from '../../src/shared/user-parameters-check';
-
-const schema = {
-  type: 'object',
-  required: ['environment', 'retries'],
-  additionalProperties: false,
-  $defs: { url: { type: 'string', format: 'uri' } },
-  properties: {
-    'environment': { enum: ['dev', 'prod'] },
-    'retries': { type: 'integer', minimum: 0, maximum: 10 },
-    'name': { type: 'string', minLength: 3, pattern: '^[a-z]+$' },
-    'targets': { type: 'array', maxItems: 3, items: { type: 'object', properties: { url: { $ref: '#/$defs/url' } } } },
-    'port': { anyOf: [{ type: 'string', pattern: '^[0-9]+$' }, { type: 'integer' }] },
-    'odd key/~#': { type: 'string' },
-  },
-};
+import { paths, schema } from './schema-fixture';
+import { checkUserParameters, formatViolations } from '../../src/shared/user-parameters-check';
 
 // What the constructs pass at synth time: CDK tokens and pipeline variable references are not known yet.
 const isUnresolved = (value: string) => value.includes('${Token[') || /#\{[A-Za-z0-9@\-_]+\.[A-Za-z0-9@\-_]+\}/.test(value);
-
-function paths(violations: readonly SchemaViolation[]): string[] {
-  return violations.map((v) => v.path);
-}
 
 describe('checkUserParameters', () => {
   test('a conforming value has no violation', () => {
@@ -116,38 +93,6 @@ describe('checkUserParameters', () => {
     checkUserParameters(literal, { a: 1 });
     expect(JSON.stringify(literal)).toBe(before);
     expect(Object.getOwnPropertyNames(literal)).toEqual(['type', 'properties', '$defs']);
-  });
-});
-
-describe('checkSchemaIsValid', () => {
-  test('a usable schema has no violation', () => {
-    expect(checkSchemaIsValid(schema)).toEqual([]);
-  });
-
-  test('a schema that is not an object is rejected at the root', () => {
-    expect(checkSchemaIsValid('string')).toEqual([{ path: '', message: 'must be a JSON Schema object (got string)' }]);
-  });
-
-  test('an unknown type name is reported at its location', () => {
-    expect(paths(checkSchemaIsValid({ properties: { a: { type: 'strin' } } }))).toEqual(['properties.a.type']);
-  });
-
-  test('an invalid regular expression is reported', () => {
-    expect(checkSchemaIsValid({ pattern: '(' })[0]).toMatchObject({ path: 'pattern', message: expect.stringMatching(/not a valid regular expression/) });
-  });
-
-  test('an unresolvable $ref is reported', () => {
-    expect(checkSchemaIsValid({ properties: { a: { $ref: '#/$defs/missing' } } })).toEqual([
-      { path: 'properties.a.$ref', message: 'cannot be resolved: "#/$defs/missing"' },
-    ]);
-  });
-
-  test('an unknown $schema is reported', () => {
-    expect(paths(checkSchemaIsValid({ $schema: 'https://example.com/schema' }))).toEqual(['$schema']);
-  });
-
-  test('malformed keyword values are reported each', () => {
-    expect(paths(checkSchemaIsValid({ required: 'a', minLength: -1, anyOf: [], enum: 'x' }))).toEqual(['anyOf', 'minLength', 'required', 'enum']);
   });
 });
 
