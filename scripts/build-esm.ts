@@ -23,14 +23,6 @@ const ROOT = path.resolve(__dirname, '..');
 /** `require('x')` written as a call on its own (not `require.extensions`, not in a comment line). */
 const LAZY_REQUIRE = /\brequire\((['"])([^'"]+)\1\)/g;
 
-/**
- * Optional lazy requires that must reach the very instance a CommonJS package requires: yazl's buffer-crc32 (zip/write.ts
- * swaps its CRC function for zlib's). An import would get the package's ESM copy instead. They stay `require()` calls
- * (esbuild's `__require` shim is turned back into `require`), inside zip/write.ts's try/catch: a bundler resolves them to
- * the CommonJS instance yazl uses; unbundled ESM has no `require`, and zip/write.ts keeps yazl's own CRC function.
- */
-const KEEP_AS_REQUIRE = ['buffer-crc32'];
-
 /** Builds lib-esm/ (or `outDir`); returns the files written. */
 export async function buildEsm(outDir: string = path.join(ROOT, 'lib-esm')): Promise<string[]> {
   fs.rmSync(outDir, { recursive: true, force: true });
@@ -77,18 +69,12 @@ export async function buildEsm(outDir: string = path.join(ROOT, 'lib-esm')): Pro
       ].join('\n'),
     },
   });
-  for (const file of Object.keys(runtime.metafile!.outputs)) {
-    const text = fs.readFileSync(file, 'utf8');
-    const restored = KEEP_AS_REQUIRE.reduce((t, specifier) => t.split(`__require(${JSON.stringify(specifier)})`).join(`require(${JSON.stringify(specifier)})`), text);
-    if (restored !== text) fs.writeFileSync(file, restored);
-  }
   return [...Object.keys(runtime.metafile!.outputs), ...Object.keys(local.metafile!.outputs)];
 }
 
 /**
  * Rewrites the runtime's lazy `require('x')` into a static import of `x` (see the module comment): relative modules and
- * ESM packages as a namespace, CommonJS packages as their `module.exports` (the default import), which yazl's CRC
- * patch needs to stay writable.
+ * ESM packages as a namespace, CommonJS packages as their `module.exports` (the default import).
  */
 function hoistLazyRequires(): esbuild.Plugin {
   return {
@@ -101,8 +87,7 @@ function hoistLazyRequires(): esbuild.Plugin {
           .split('\n')
           .map((line) => {
             if (/^\s*(\/\/|\*|\/\*)/.test(line)) return line;
-            return line.replace(LAZY_REQUIRE, (call: string, _quote, specifier: string) => {
-              if (KEEP_AS_REQUIRE.includes(specifier)) return call;
+            return line.replace(LAZY_REQUIRE, (_call: string, _quote, specifier: string) => {
               const name = `__lazy${imports.length}`;
               const namespace = specifier.startsWith('.') || specifier.startsWith('@aws-sdk/');
               imports.push(namespace ? `import * as ${name} from '${specifier}';` : `import ${name} from '${specifier}';`);

@@ -16,6 +16,7 @@ import { truncateWithMarker } from './text';
 import { InvalidJobEventError } from '../shared/errors';
 import { findJobId, parseJobEvent } from '../shared/event';
 import { CRASH_REPORTER_TARGETS_ENV, JobResultTarget, jobResultTargetFor } from '../shared/job-result-target';
+import { isJsonObject } from '../shared/json-value';
 import { EXTERNAL_EXECUTION_ID_MAX_LENGTH, FAILURE_MESSAGE_MAX_LENGTH } from '../shared/limits';
 
 /** What the crash reporter will report for one failure record. */
@@ -153,7 +154,7 @@ function withoutTimeoutPrefix(message: string): string {
 }
 
 function asObject(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  return isJsonObject(value) ? value : undefined;
 }
 
 function nonEmptyString(value: unknown): string | undefined {

@@ -39,5 +39,5 @@ export type {
   S3ArtifactLocation,
 } from '../shared/event';
 export { InvalidJobEventError, JobFailedError, UserParametersError } from '../shared/errors';
-export type { SchemaViolation } from '../shared/user-parameters-check';
+export type { SchemaViolation } from '../shared/field-path';
 export type { FailureType } from '../shared/limits';

@@ -8,6 +8,7 @@ import { describeUnserializable, safeJson } from './logger';
 import type { FailureReport } from './report';
 import { truncateWithMarker, utf8Length } from './text';
 import { isFailureType, JobFailedError, UserParametersError } from '../shared/errors';
+import { isJsonObject } from '../shared/json-value';
 import {
   EXECUTION_SUMMARY_MAX_LENGTH,
   EXTERNAL_EXECUTION_ID_MAX_LENGTH,
@@ -81,7 +82,7 @@ export function successInput(jobId: string, result: JobResult | ContinueLater | 
 
 /** Refuses output variables CodePipeline would refuse, with a message that says which and why. */
 export function checkOutputVariables(variables: { readonly [name: string]: unknown }): void {
-  if (typeof variables !== 'object' || variables === null || Array.isArray(variables)) {
+  if (!isJsonObject(variables)) {
     throw new JobFailedError('outputVariables must be an object of names to strings');
   }
   const problems: string[] = [];

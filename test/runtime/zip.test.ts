@@ -2,6 +2,7 @@
  * Artifact zips on local disk: safe extraction (zip slip, symlinks, zip bombs, lying headers), modes, and the zip
  * writer. The same code runs against S3 in artifacts.wire.test.ts.
  */
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -386,6 +387,23 @@ describe('zip writer', () => {
 
   test('refuses file names that would escape the folder', async () => {
     await expect(saveZip(zipFiles({ '../up.txt': 'x' }, 'Out'))).rejects.toThrow(/entry "..\/up.txt" leaves the folder/);
+  });
+
+  test('a stream of the map that fails before its turn fails the zip with its error, not the process', async () => {
+    const files = { 'first.bin': Buffer.alloc(600 * 1024, 7), 'missing.txt': fs.createReadStream(path.join(work, 'no-such-file')) };
+    await expect(saveZip(zipFiles(files, 'Out'))).rejects.toThrow(/ENOENT/);
+  });
+
+  test('closing the zip of a map early closes the streams it has not read', async () => {
+    const later = fs.createReadStream(__filename);
+    // Noise does not deflate: the zip's first bytes come out long before the writer reaches later.ts.
+    const zip = zipFiles({ 'noise.bin': Readable.from([crypto.randomBytes(4 * 1024 * 1024)]), 'later.ts': later }, 'Out');
+    await new Promise((resolve) => zip.once('data', resolve));
+    zip.destroy();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([new Promise((resolve) => later.once('close', resolve)), new Promise((resolve) => (timer = setTimeout(resolve, 5000)))]);
+    clearTimeout(timer);
+    expect(later.destroyed).toBe(true);
   });
 
   test('a missing folder fails the stream', async () => {

@@ -39,8 +39,8 @@ export async function uploadObject(
       ContentType: 'application/zip',
       ...(encryptionKey !== undefined ? { ServerSideEncryption: 'aws:kms', SSEKMSKeyId: encryptionKey.id } : {}),
     },
-    // Two parts in flight, of S3's minimum size (5 MiB; up to 10,000 parts = 48 GiB): memory stays bounded (design
-    // target: 150 MB peak for a 200 MB artifact) with enough throughput.
+    // Two parts in flight, of S3's minimum size (5 MiB; up to 10,000 parts = 48 GiB): memory stays bounded whatever the
+    // artifact's size (bench/ measures the peak), with enough throughput.
     queueSize: 2,
     partSize: 5 * 1024 * 1024,
     abortController,

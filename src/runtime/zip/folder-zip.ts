@@ -1,29 +1,28 @@
 /* eslint-disable no-bitwise -- UNIX modes are bit fields (file type | permissions) */
 /**
  * Zipping a folder fast: files are walked, read ahead and deflated several at once on zlib's thread pool, and
- * written in order as one zip stream (records.ts); files that do not compress are stored.
+ * written in order by the zip writer (entry-writer.ts); files that do not compress are stored.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { promisify } from 'util';
-import * as zlib from 'zlib';
 import { crc32 } from './crc32';
-import { centralDirectoryRecord, dataDescriptor, DEFLATED, endOfCentralDirectory, localFileHeader, STORED, SYMLINK } from './records';
-
-/** How much of a file is deflated to judge whether it compresses. */
-export const SAMPLE_BYTES = 64 * 1024;
-/** A sample deflated to more than this fraction of its size: the file is stored. */
-const STORE_ABOVE_RATIO = 0.9;
-/** Folder items prepared ahead of the writer: at most this many files read (small ones also deflated) at once. */
-export const READ_AHEAD_ITEMS = 8;
-/** Files up to this size are read whole ahead of the writer; larger ones are streamed in chunks when their turn comes. */
-export const WHOLE_FILE_MAX_BYTES = 256 * 1024;
-/** The pieces large files are read and deflated in. */
-export const CHUNK_BYTES = 256 * 1024;
-/** Pieces of a large file read and deflated at once. */
-export const CHUNKS_AHEAD = 4;
-/** Deflate's window: the preset dictionary of a piece is the data just before it. */
-const DICTIONARY_BYTES = 32 * 1024;
+import {
+  Chunk,
+  CHUNK_BYTES,
+  CHUNKS_AHEAD,
+  compresses,
+  deflatePiece,
+  DICTIONARY_BYTES,
+  READ_AHEAD_ITEMS,
+  readAhead,
+  SAMPLE_BYTES,
+  WHOLE_FILE_MAX_BYTES,
+  wholeEntry,
+  ZipEntry,
+  zipEntries,
+} from './entry-writer';
+import { STORED, SYMLINK } from './records';
 
 /** One thing of the folder to archive, in archive order. */
 interface FolderItem {
@@ -32,66 +31,9 @@ interface FolderItem {
   readonly relative: string;
 }
 
-export interface EntryMeta {
-  readonly relative: string;
-  /** UNIX mode, file type bits included. */
-  readonly mode: number;
-  readonly mtime: Date;
-}
-
-/** A folder item ready for the writer: its bytes in memory, a large file to stream, or an empty folder. */
-type PreparedEntry =
-  | (EntryMeta & { readonly kind: 'whole'; readonly method: number; readonly crc: number; readonly size: number; readonly data: Buffer })
-  | (EntryMeta & { readonly kind: 'chunked'; readonly absolute: string; readonly size: number; readonly compress: boolean })
-  | (EntryMeta & { readonly kind: 'emptyFolder' });
-
 /** The zip of a folder, as the buffers to write in order. */
-export async function* folderZip(root: string): AsyncGenerator<Buffer> {
-  const central: Buffer[] = [];
-  let offset = 0;
-  for await (const entry of readAhead(walk(root, ''), prepare, READ_AHEAD_ITEMS)) {
-    const name = Buffer.from(entry.kind === 'emptyFolder' ? `${entry.relative}/` : entry.relative, 'utf8');
-    const headerOffset = offset;
-    if (entry.kind === 'chunked') {
-      const method = entry.compress ? DEFLATED : STORED;
-      const header = localFileHeader(name, entry, method, undefined);
-      yield header;
-      offset += header.length;
-      let crc = 0;
-      let size = 0;
-      let compressedSize = 0;
-      for await (const chunk of fileChunks(entry.absolute, entry.size, entry.compress)) {
-        crc = crc32(chunk.raw, crc);
-        size += chunk.raw.length;
-        compressedSize += chunk.data.length;
-        yield chunk.data;
-        offset += chunk.data.length;
-      }
-      const sizes = { crc, size, compressedSize };
-      const descriptor = dataDescriptor(sizes);
-      yield descriptor;
-      offset += descriptor.length;
-      central.push(centralDirectoryRecord(name, entry, method, sizes, headerOffset, true));
-    } else {
-      const sizes =
-        entry.kind === 'whole' ? { crc: entry.crc, size: entry.size, compressedSize: entry.data.length } : { crc: 0, size: 0, compressedSize: 0 };
-      const method = entry.kind === 'whole' ? entry.method : STORED;
-      const header = localFileHeader(name, entry, method, sizes);
-      yield header;
-      offset += header.length;
-      if (entry.kind === 'whole' && entry.data.length > 0) {
-        yield entry.data;
-        offset += entry.data.length;
-      }
-      central.push(centralDirectoryRecord(name, entry, method, sizes, headerOffset, false));
-    }
-  }
-  const centralOffset = offset;
-  for (const record of central) {
-    yield record;
-    offset += record.length;
-  }
-  yield endOfCentralDirectory(central.length, offset - centralOffset, centralOffset);
+export function folderZip(root: string): AsyncGenerator<Buffer> {
+  return zipEntries(readAhead(walk(root, ''), prepare, READ_AHEAD_ITEMS));
 }
 
 /** The folder's items, depth first, names sorted by code unit: the archive never depends on the disk's order. */
@@ -111,7 +53,7 @@ async function* walk(absolute: string, relative: string): AsyncGenerator<FolderI
   }
 }
 
-async function prepare(item: FolderItem): Promise<PreparedEntry> {
+async function prepare(item: FolderItem): Promise<ZipEntry> {
   if (item.kind === 'symlink') {
     const [target, stats] = await Promise.all([fs.promises.readlink(item.absolute), fs.promises.lstat(item.absolute)]);
     const data = Buffer.from(target, 'utf8');
@@ -125,22 +67,9 @@ async function prepare(item: FolderItem): Promise<PreparedEntry> {
   const meta = { relative: item.relative, mode: stats.mode & 0xffff, mtime: stats.mtime };
   if (stats.size > WHOLE_FILE_MAX_BYTES) {
     const compress = await compresses(content.subarray(0, SAMPLE_BYTES));
-    return { ...meta, kind: 'chunked', absolute: item.absolute, size: stats.size, compress };
+    return { ...meta, kind: 'chunked', compress, chunks: () => fileChunks(item.absolute, stats.size, compress) };
   }
-  // A file read whole is judged by its own deflated size: no sample to deflate first.
-  const crc = crc32(content);
-  const deflated = await deflateRaw(content, {});
-  const keep = content.length <= SAMPLE_BYTES ? deflated.length < content.length : shrankEnough(content, deflated);
-  return keep
-    ? { ...meta, kind: 'whole', method: DEFLATED, crc, size: content.length, data: deflated }
-    : { ...meta, kind: 'whole', method: STORED, crc, size: content.length, data: content };
-}
-
-interface Chunk {
-  /** The file's bytes. */
-  readonly raw: Buffer;
-  /** What goes into the zip: `raw` deflated, or `raw` itself when stored. */
-  readonly data: Buffer;
+  return wholeEntry(meta, content);
 }
 
 /** A large file's pieces in order, {@link CHUNKS_AHEAD} read (and deflated) at once; the file is closed at the end. */
@@ -181,13 +110,7 @@ async function readChunk(fd: number, file: string, position: number, length: num
     if (bytesRead === 0) throw new Error(`Cannot zip ${file}: it shrank while being zipped`);
     filled += bytesRead;
   }
-  const raw = buffer.subarray(dictionaryBytes);
-  if (!compress) return { raw, data: raw };
-  const data = await deflateRaw(raw, {
-    dictionary: dictionaryBytes > 0 ? buffer.subarray(0, dictionaryBytes) : undefined,
-    finishFlush: last ? zlib.constants.Z_FINISH : zlib.constants.Z_SYNC_FLUSH,
-  });
-  return { raw, data };
+  return deflatePiece(buffer.subarray(dictionaryBytes), buffer.subarray(0, dictionaryBytes), compress, last);
 }
 
 const open = promisify(fs.open);
@@ -217,59 +140,5 @@ async function readFileOrSample(file: string): Promise<{ stats: fs.Stats; conten
     return { stats, content: filled === wanted ? content : content.subarray(0, filled) };
   } finally {
     await close(fd);
-  }
-}
-
-/** zlib's raw deflate on the thread pool (level 6 unless told: Info-ZIP's default too). */
-function deflateRaw(data: Buffer, options: zlib.ZlibOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) => zlib.deflateRaw(data, options, (error, deflated) => (error ? reject(error) : resolve(deflated))));
-}
-
-/** The sample is deflated at level 1: quick, and enough to tell noise from text. */
-const SAMPLE_DEFLATE_OPTIONS: zlib.ZlibOptions = { level: 1 };
-
-/** Whether deflate shrank the sample enough to be worth its CPU. */
-function shrankEnough(sample: Buffer, deflated: Buffer): boolean {
-  return deflated.length <= sample.length * STORE_ABOVE_RATIO;
-}
-
-/** Whether deflate shrinks the sample enough to be worth its CPU (on zlib's thread pool). */
-async function compresses(sample: Buffer): Promise<boolean> {
-  return shrankEnough(sample, await deflateRaw(sample, SAMPLE_DEFLATE_OPTIONS));
-}
-
-/** {@link compresses} for content already in memory (about a millisecond for a full sample). */
-export function compressesSync(sample: Buffer): boolean {
-  return shrankEnough(sample, zlib.deflateRawSync(sample, SAMPLE_DEFLATE_OPTIONS));
-}
-
-/**
- * `prepareItem` applied to the items, at most `ahead` at a time, results in the items' order. A failure surfaces when
- * its item's turn comes.
- */
-async function* readAhead<T, R>(items: AsyncIterator<T>, prepareItem: (item: T) => Promise<R>, ahead: number): AsyncGenerator<R> {
-  const queue: Promise<R>[] = [];
-  let exhausted = false;
-  const fill = async () => {
-    while (!exhausted && queue.length < ahead) {
-      const next = await items.next();
-      if (next.done === true) {
-        exhausted = true;
-        return;
-      }
-      const prepared = prepareItem(next.value);
-      prepared.catch(() => undefined); // rethrown when its turn comes; never unhandled if the writer stops first
-      queue.push(prepared);
-    }
-  };
-  try {
-    await fill();
-    while (queue.length > 0) {
-      const prepared = await (queue.shift() as Promise<R>);
-      await fill();
-      yield prepared;
-    }
-  } finally {
-    await items.return?.(undefined);
   }
 }

@@ -1,9 +1,17 @@
 /* eslint-disable no-bitwise -- UNIX modes are bit fields (file type | permissions) */
 /**
- * The zip records the folder writer emits (local header, data descriptor, central directory, end records, zip64),
- * in yazl's format (APPNOTE.TXT 6.3.x).
+ * The zip records the writer emits (local header, data descriptor, central directory, end records, ZIP64), as
+ * APPNOTE.TXT 6.3.x describes them and Info-ZIP, yazl and Python's zipfile write them.
  */
-import { EntryMeta } from './folder-zip';
+
+/** What an entry records besides its bytes. */
+export interface EntryMeta {
+  /** Its path in the zip, `/`-separated. */
+  readonly relative: string;
+  /** UNIX mode, file type bits included. */
+  readonly mode: number;
+  readonly mtime: Date;
+}
 
 /** UNIX file type of a symbolic link (S_IFLNK), in the mode an entry records. */
 export const SYMLINK = 0o120000;
