@@ -1,26 +1,30 @@
 /**
  * Random-access readers for the zip reader, with a block cache, over S3 (HTTP Range requests) or a local file.
  *
- * The zip reader reads the central directory with two small reads per entry: 20,000 reads for a 10,000-file artifact, each a
- * round trip (an HTTP request over S3, a thread-pool hand-off on disk). Serving small reads from cached blocks turns
- * them into a handful; entry data still streams with one ranged read.
+ * The zip reader reads the end records, windows of the central directory and one small local header per entry read,
+ * each a round trip (an HTTP request over S3, a thread-pool hand-off on disk). Serving them from cached blocks turns
+ * thousands of such reads into a handful; entry data still streams with one ranged read.
  */
 import type { Readable } from 'stream';
-import type { RandomAccessReader } from 'yauzl';
 
-/**
- * The zip reader's RandomAccessReader, opaque outside the zip modules: the published declarations never name the
- * zip libraries' types (their @types packages are dev dependencies, so a user's `tsc` would fail with TS7016 on them).
- */
+/** The zip reader's byte source, opaque outside the zip modules (see ByteSource). */
 export interface ZipByteReader {
   /** Only the zip reader (zip/) knows what is behind it. */
   readonly __zipByteReader?: never;
 }
 
-function yauzl(): typeof import('yauzl') {
-  // Loaded on first use (cold start).
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require('yauzl');
+/** What the zip reader (zip/central-directory.ts) reads through: exact ranges, streamed ranges. */
+export interface ByteSource {
+  /** Exactly the bytes [start, end); fails when the zip is shorter. */
+  read(start: number, end: number): Promise<Buffer>;
+  /** A stream of the bytes [start, end), start < end. */
+  stream(start: number, end: number): Readable;
+  close(): Promise<void>;
+}
+
+/** The byte source behind a ZipByteReader. */
+export function byteSourceOf(reader: ZipByteReader): ByteSource {
+  return reader as ByteSource;
 }
 
 /** Where the bytes come from. */
@@ -34,7 +38,7 @@ export interface RangeSource {
 }
 
 /**
- * Errors of the transport (S3, the network, an aborted signal) that pass through yauzl: they are not the zip's fault,
+ * Errors of the transport (S3, the network, an aborted signal) that pass through the zip reader: they are not the zip's fault,
  * and the zip reader passes them on as they are instead of calling the zip corrupt.
  */
 const transportErrors = new WeakSet<object>();
@@ -69,33 +73,23 @@ export function blockCachedReader(source: RangeSource, options: BlockCacheOption
     return cached;
   };
 
-  class BlockCachedReader extends yauzl().RandomAccessReader {
-    read(buffer: Buffer, offset: number, length: number, position: number, callback: (err: Error | null) => void): void {
-      const first = Math.floor(position / blockBytes);
-      const last = Math.floor((position + length - 1) / blockBytes);
-      const indexes = Array.from({ length: Math.max(0, last - first + 1) }, (_, i) => first + i);
-      Promise.all(indexes.map(block))
-        .then((parts) => {
-          const joined = parts.length === 1 ? parts[0] : Buffer.concat(parts);
-          const from = position - first * blockBytes;
-          if (joined.length < from + length) throw new Error('unexpected end of the zip');
-          joined.copy(buffer, offset, from, from + length);
-          callback(null);
-        })
-        .catch((error: Error) => callback(error));
-    }
-
-    _readStreamForRange(start: number, end: number): Readable {
-      return source.streamRange(start, end);
-    }
-
-    close(callback: (err: Error | null) => void): void {
+  const reader: ByteSource = {
+    read: async (start, end) => {
+      if (end > source.size) throw new Error('unexpected end of the zip');
+      if (end <= start) return Buffer.alloc(0);
+      const first = Math.floor(start / blockBytes);
+      const last = Math.floor((end - 1) / blockBytes);
+      const parts = await Promise.all(Array.from({ length: Math.max(0, last - first + 1) }, (_, i) => block(first + i)));
+      const joined = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+      const from = start - first * blockBytes;
+      if (joined.length < from + (end - start)) throw new Error('unexpected end of the zip');
+      return joined.subarray(from, from + (end - start));
+    },
+    stream: (start, end) => source.streamRange(start, end),
+    close: async () => {
       blocks.clear();
-      source.close().then(
-        () => callback(null),
-        (error: Error) => callback(error),
-      );
-    }
-  }
-  return new BlockCachedReader() as unknown as RandomAccessReader as ZipByteReader;
+      await source.close();
+    },
+  };
+  return reader as ZipByteReader;
 }

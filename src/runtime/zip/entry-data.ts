@@ -1,6 +1,7 @@
 /* eslint-disable no-bitwise -- zip headers pack UNIX modes and host ids into bit fields */
 /**
- * Reading an entry's data: stored bytes and inflated streams (through yauzl, or straight from a local zip file),
+ * Reading an entry's data: stored bytes and inflated streams (through the random-access reader, or straight from a
+ * local zip file),
  * bounded by the extraction limits and checked against the declared size and CRC-32.
  */
 import * as fs from 'fs';
@@ -10,8 +11,7 @@ import { crc32 } from './crc32';
 import { asZipError, BIG_CHUNK_BYTES } from './open';
 import { ExtractionLimits, shortName, tooLarge } from './safety';
 import { ArtifactSafetyError } from '../errors';
-import { localDataStart, openStoredStream } from './yauzl';
-import type { YauzlEntry as Entry, YauzlZip as ZipFile } from './yauzl';
+import type { CentralDirectory as ZipFile, CentralEntry as Entry } from './central-directory';
 
 const INFLATE_CHUNK_BYTES = 256 * 1024;
 export interface SyncEntryData {
@@ -19,7 +19,7 @@ export interface SyncEntryData {
   compressed(entry: Entry): Buffer;
 }
 
-/** How entry data is read: through yauzl's streams, or straight from the zip file with large buffers. */
+/** How entry data is read: through the random-access reader's streams, or straight from the zip file with large buffers. */
 export interface EntryData {
   /** Synchronous reads, when the zip is a local file. */
   readonly sync?: SyncEntryData;
@@ -30,10 +30,10 @@ export interface EntryData {
   close(): Promise<void>;
 }
 
-export function yauzlEntryData(zip: ZipFile, artifact: string): EntryData {
+export function readerEntryData(zip: ZipFile, artifact: string): EntryData {
   return {
     compressed: async (entry) => {
-      const raw = await openStoredStream(zip, entry);
+      const raw = await zip.storedStream(entry);
       const chunks: Buffer[] = [];
       for await (const chunk of raw) chunks.push(chunk as Buffer);
       return Buffer.concat(chunks);
@@ -44,20 +44,19 @@ export function yauzlEntryData(zip: ZipFile, artifact: string): EntryData {
 }
 
 /**
- * Entry data read from the downloaded zip file directly, in 1 MiB chunks (yauzl's streams read 16 KiB at a time, which
- * dominates the CPU time of large artifacts). yauzl still locates the data (central directory, local header, bounds).
+ * Entry data read from the downloaded zip file directly, in large chunks (16 KiB reads would dominate the CPU time of
+ * large artifacts), small entries with synchronous reads. The reader still locates the data (local header, bounds).
  */
 export async function fileEntryData(zip: ZipFile, file: string, artifact: string): Promise<EntryData> {
   const handle = await fs.promises.open(file, 'r');
-  const dataStart = (entry: Entry) => localDataStart(zip, entry);
-  const { size: fileSize } = await handle.stat();
+  const dataStart = (entry: Entry) => zip.dataStart(entry);
   // One scratch buffer for the compressed bytes of small entries: the caller inflates (or copies) them before the next
   // read, and thousands of short-lived buffers would grow the process (external memory is collected late).
   let scratch = Buffer.allocUnsafe(0);
   return {
     sync: {
       compressed: (entry) => {
-        const start = dataStartSync(handle.fd, entry, fileSize);
+        const start = dataStartSync(zip, handle.fd, entry);
         if (scratch.length < entry.compressedSize) scratch = Buffer.allocUnsafe(Math.max(entry.compressedSize, 64 * 1024));
         const buffer = scratch.subarray(0, entry.compressedSize);
         if (entry.compressedSize > 0 && fs.readSync(handle.fd, buffer, 0, buffer.length, start) !== buffer.length) {
@@ -91,25 +90,18 @@ export async function fileEntryData(zip: ZipFile, file: string, artifact: string
   };
 }
 
-/** Where an entry's data starts: after its local header (what yauzl's readLocalFileHeader computes, synchronously). */
-function dataStartSync(fd: number, entry: Entry, fileSize: number): number {
+/** Where an entry's data starts: after its local header (what CentralDirectory.dataStart computes, synchronously). */
+function dataStartSync(zip: ZipFile, fd: number, entry: Entry): number {
   const header = Buffer.allocUnsafe(30);
   if (fs.readSync(fd, header, 0, 30, entry.relativeOffsetOfLocalHeader) !== 30) {
     throw new Error(`unexpected end of the zip at the header of ${shortName(entry.fileName)}`);
   }
-  if (header.readUInt32LE(0) !== 0x04034b50) {
-    throw new Error(`invalid local file header signature: 0x${header.readUInt32LE(0).toString(16)}`);
-  }
-  const start = entry.relativeOffsetOfLocalHeader + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
-  if (start + entry.compressedSize > fileSize) {
-    throw new Error(`file data overflows file bounds: ${start} + ${entry.compressedSize} > ${fileSize}`);
-  }
-  return start;
+  return zip.dataStartFrom(header, entry);
 }
 
 /**
- * Fails when an entry inflates to more or fewer bytes than its header declares (what yauzl's validateEntrySizes does),
- * or when its bytes do not match the CRC-32 of the central directory (which yauzl does not check; unzip does).
+ * Fails when an entry inflates to more or fewer bytes than its header declares, or when its bytes do not match the
+ * CRC-32 of the central directory (as Info-ZIP's unzip checks it).
  */
 function checkedContent(entry: Entry, artifact: string): Transform {
   let seen = 0;
@@ -166,20 +158,24 @@ export function byteLimit(budget: { remaining: number }, limits: ExtractionLimit
   return counter;
 }
 
-/** An entry's inflated bytes through yauzl, checked against its declared size and CRC-32. */
+/** An entry's inflated bytes through the random-access reader, checked against its declared size and CRC-32. */
 export async function openEntryStream(zip: ZipFile, entry: Entry, artifact: string): Promise<Readable> {
   if (entry.isEncrypted()) {
     throw new ArtifactSafetyError('corrupt', `Artifact ${artifact}: entry ${shortName(entry.fileName)} is encrypted`, entry.fileName);
   }
   let raw: Readable;
   try {
-    raw = await new Promise<Readable>((resolve, reject) => zip.openReadStream(entry, (err, stream) => (err ? reject(err) : resolve(stream))));
+    // 4.4.5: 0 stored, 8 deflated; the only methods zip tools write by default, and the only ones we read.
+    if (entry.compressionMethod !== 0 && entry.compressionMethod !== 8) throw new Error(`unsupported compression method: ${entry.compressionMethod}`);
+    raw = await zip.storedStream(entry);
   } catch (error) {
     throw asZipError(error, artifact);
   }
   const checked = checkedContent(entry, artifact);
-  // Errors of yauzl's stream end up on `checked`, which the caller reads.
-  streamPipeline(raw, checked, () => undefined);
+  const stages: NodeJS.ReadWriteStream[] =
+    entry.compressionMethod === 8 ? [zlib.createInflateRaw({ chunkSize: INFLATE_CHUNK_BYTES }), checked] : [checked];
+  // Errors of any stage end up on `checked`, which the caller reads.
+  streamPipeline([raw, ...stages] as never, () => undefined);
   return checked;
 }
 
@@ -217,7 +213,7 @@ export async function readEntryBuffer(
 export async function inflateSmallEntry(data: EntryData, entry: Entry, artifact: string): Promise<Buffer> {
   const method = entry.compressionMethod;
   if ((method !== 0 && method !== 8) || entry.isEncrypted()) {
-    // yauzl reports what it cannot read (encryption, other methods)
+    // openEntryStream reports what cannot be read (encryption, other methods)
     const chunks: Buffer[] = [];
     for await (const chunk of await data.inflated(entry)) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks);

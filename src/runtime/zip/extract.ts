@@ -6,13 +6,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { pipeline } from 'stream/promises';
-import { byteLimit, EntryData, fileEntryData, inflateSmall, inflateSmallEntry, SyncEntryData, yauzlEntryData } from './entry-data';
+import type { CentralEntry as Entry } from './central-directory';
+import { byteLimit, EntryData, fileEntryData, inflateSmall, inflateSmallEntry, SyncEntryData, readerEntryData } from './entry-data';
 import { FolderMaker, openForWriting, openForWritingSync } from './folders';
 import { makeLinks } from './links';
-import { asZipError, BIG_CHUNK_BYTES, ExtractSummary, listYauzlEntries, openYauzlZip, stopIfAborted, ZipSource } from './open';
+import { asZipError, BIG_CHUNK_BYTES, ExtractSummary, listCentralEntries, openCentralDirectory, stopIfAborted, ZipSource } from './open';
 import { planExtraction, PlannedEntry } from './plan';
 import { ExtractionLimits, insideRoot, tooLarge } from './safety';
-import type { YauzlEntry as Entry } from './yauzl';
 
 /** Entries up to this size are inflated into memory and written at once. */
 const SMALL_FILE_BYTES = 256 * 1024;
@@ -35,10 +35,10 @@ export async function extractZip(
 ): Promise<ExtractSummary> {
   const { signal } = options;
   stopIfAborted(signal);
-  const zip = await openYauzlZip(source, artifact, limits);
-  const data = 'file' in source ? await fileEntryData(zip, source.file, artifact) : yauzlEntryData(zip, artifact);
+  const zip = await openCentralDirectory(source, artifact, limits);
+  const data = 'file' in source ? await fileEntryData(zip, source.file, artifact) : readerEntryData(zip, artifact);
   try {
-    const entries = await listYauzlEntries(zip, artifact, signal);
+    const entries = await listCentralEntries(zip, artifact, signal);
     stopIfAborted(signal);
     const plan = await planExtraction(entries, artifact, limits, zipBytes, signal);
     await fs.promises.mkdir(root, { recursive: true });

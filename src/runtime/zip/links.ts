@@ -3,12 +3,12 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import type { CentralDirectory as ZipFile } from './central-directory';
 import { readEntryBuffer } from './entry-data';
 import { FolderMaker } from './folders';
 import { stopIfAborted } from './open';
 import { PlannedEntry } from './plan';
 import { checkSymlinkTarget, isInside, shortName } from './safety';
-import type { YauzlZip as ZipFile } from './yauzl';
 import { ENTRY_PATH_MAX_BYTES } from '../../shared/limits';
 import { ArtifactSafetyError } from '../errors';
 

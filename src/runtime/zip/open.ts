@@ -3,21 +3,16 @@
  * Opening an artifact zip and listing its central directory: the zip as the other modules see it (ZipSource,
  * ZipArchive, ZipEntry, ArtifactEntry), how errors of the zip reader are named, and when a listing stops.
  *
- * Why yauzl: it reads the central directory (the zip's real table of contents) instead of trusting local headers,
- * streams entry data with bounded memory, validates entry sizes against what is inflated, refuses `..`/absolute names
- * itself, supports zip64 and random access (so one file can be read from S3 with Range requests), has no dependencies
- * and has been maintained since 2014 (used by extract-zip, electron tooling, VS Code's vsce). What of it the runtime
- * relies on beyond its typed API is in yauzl.ts.
+ * The central directory is read by central-directory.ts (the zip's real table of contents, never the local headers'
+ * names or sizes), through the random-access reader (so one file can be read from S3 with Range requests). It loads on
+ * first use: handlers that never open an artifact do not pay for it.
  */
-import * as fs from 'fs';
-import type { RandomAccessReader } from 'yauzl';
 import { abortReason } from '../abort';
-import { blockCachedReader, isTransportError, markTransportError, RangeSource, ZipByteReader } from '../random-access';
+import { isTransportError, markTransportError, ZipByteReader } from '../random-access';
+import type { CentralDirectory as ZipFile, CentralEntry as Entry } from './central-directory';
 import { checkEntryCount, checkEntryNameLength, ExtractionLimits, shortName } from './safety';
-import { ArtifactSafetyError } from '../errors';
-import { decodeFileName, rawFileName, releaseRawFields, openFromReader, releaseReader } from './yauzl';
-import type { YauzlEntry as Entry, YauzlZip as ZipFile } from './yauzl';
 import { ENTRY_PATH_MAX_BYTES } from '../../shared/limits';
+import { ArtifactSafetyError } from '../errors';
 
 const S_IFMT = 0o170000;
 const S_IFLNK = 0o120000;
@@ -67,30 +62,36 @@ export interface ZipEntry {
 }
 
 /**
- * Opens a zip: the zip reader reads its end-of-central-directory record (and the ZIP64 one when present), nothing else yet.
+ * Opens a zip: reads its end-of-central-directory record (and the ZIP64 one when present), nothing else yet.
  * With `limits`, a zip whose end record declares more than `maxEntries` entries is refused right there, before a
  * single entry is listed: a 65,537-entry zip costs one small read, not the listing of 65,537 entries. (The reader lists no
  * more entries than the end record declares, so a record that understates the count cannot smuggle more in.)
  */
 export async function openZip(source: ZipSource, artifact: string, limits?: Pick<ExtractionLimits, 'maxEntries'>): Promise<ZipArchive> {
-  return openYauzlZip(source, artifact, limits);
+  return openCentralDirectory(source, artifact, limits);
 }
 
 /** Lists every entry of the central directory (reads no file data). */
 export async function listEntries(zip: ZipArchive, artifact: string, signal?: AbortSignal): Promise<Array<{ entry: ZipEntry; info: ArtifactEntry }>> {
-  return listYauzlEntries(zip as ZipFile, artifact, signal);
+  return listCentralEntries(zip as ZipFile, artifact, signal);
 }
 
-export async function openYauzlZip(source: ZipSource, artifact: string, limits?: Pick<ExtractionLimits, 'maxEntries'>): Promise<ZipFile> {
-  // decodeStrings off: yauzl would refuse unsafe names itself, with terse messages; we decode the names (CP437 or
-  // UTF-8, Info-ZIP Unicode Path) with its own getFileNameLowLevel and check them in safety.ts.
-  const options = { lazyEntries: true, autoClose: false, validateEntrySizes: true, decodeStrings: false, strictFileNames: false };
-  const { reader, size } = 'file' in source ? await fileReader(source.file) : { reader: source.reader as RandomAccessReader, size: source.size };
+/** The zip reader, loaded on first use: the runtime's import cost stays small for handlers that never touch artifacts. */
+function reader(): typeof import('./central-directory') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('./central-directory');
+}
+
+export async function openCentralDirectory(
+  source: ZipSource,
+  artifact: string,
+  limits?: Pick<ExtractionLimits, 'maxEntries'>,
+): Promise<ZipFile> {
+  const { reader: bytes, size } = 'file' in source ? await reader().fileZipReader(source.file, BIG_CHUNK_BYTES) : source;
   let zip: ZipFile;
   try {
-    zip = await openFromReader(reader, size, options);
+    zip = await reader().openCentralDirectory(bytes, size);
   } catch (error) {
-    releaseReader(reader);
     throw asZipError(error, artifact);
   }
   if (limits !== undefined) {
@@ -104,58 +105,31 @@ export async function openYauzlZip(source: ZipSource, artifact: string, limits?:
   return zip;
 }
 
-/** A local zip read through cached blocks (the central directory in a few reads) and large stream chunks. */
-async function fileReader(file: string): Promise<{ reader: RandomAccessReader; size: number }> {
-  const handle = await fs.promises.open(file, 'r');
-  const { size } = await handle.stat();
-  const source: RangeSource = {
-    size,
-    readRange: async (start, end) => {
-      const buffer = Buffer.allocUnsafe(end - start);
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, start);
-      return buffer.subarray(0, bytesRead);
-    },
-    streamRange: (start, end) => fs.createReadStream(file, { start, end: end - 1, highWaterMark: BIG_CHUNK_BYTES }),
-    close: () => handle.close(),
-  };
-  return { reader: blockCachedReader(source, { blockBytes: BIG_CHUNK_BYTES, cachedBlocks: 4 }) as RandomAccessReader, size };
-}
-
 /**
- * The entries of the central directory. Each name is bounded (ENTRY_PATH_MAX_BYTES) before anything else is done with
- * it; every few thousand entries the event loop gets a turn (yauzl's reads of cached blocks resolve as microtasks,
- * which would otherwise starve timers), and the listing stops once `signal` fires.
+ * The entries of the central directory. Each name is bounded (ENTRY_PATH_MAX_BYTES) before it is decoded or anything
+ * else is done with it; every few thousand entries the event loop gets a turn (reads from the window resolve as
+ * microtasks, which would otherwise starve timers), and the listing stops once `signal` fires.
  */
-export async function listYauzlEntries(zip: ZipFile, artifact: string, signal?: AbortSignal): Promise<Array<{ entry: Entry; info: ArtifactEntry }>> {
+export async function listCentralEntries(
+  zip: ZipFile,
+  artifact: string,
+  signal?: AbortSignal,
+): Promise<Array<{ entry: Entry; info: ArtifactEntry }>> {
+  const { decodeFileName, releaseRawFields } = reader();
   const result: Array<{ entry: Entry; info: ArtifactEntry }> = [];
   try {
-    await new Promise<void>((resolve, reject) => {
-      zip.on('entry', (entry: Entry) => {
-        try {
-          if (rawFileName(entry).length > ENTRY_PATH_MAX_BYTES) {
-            checkEntryNameLength(rawFileName(entry).toString('latin1'), artifact);
-          }
-          entry.fileName = decodeFileName(entry);
-          checkEntryNameLength(entry.fileName, artifact);
-          releaseRawFields(entry);
-          result.push({ entry, info: describeEntry(entry) });
-        } catch (error) {
-          reject(error);
-          return;
-        }
-        if (result.length % ENTRIES_BETWEEN_YIELDS !== 0) {
-          zip.readEntry();
-          return;
-        }
-        setImmediate(() => {
-          if (signal?.aborted) reject(markTransportError(abortReason(signal)));
-          else zip.readEntry();
-        });
-      });
-      zip.once('end', () => resolve());
-      zip.once('error', reject);
-      zip.readEntry();
-    });
+    for (let entry = await zip.readEntry(); entry !== undefined; entry = await zip.readEntry()) {
+      const raw = entry.fileNameRaw as Buffer;
+      if (raw.length > ENTRY_PATH_MAX_BYTES) checkEntryNameLength(raw.toString('latin1'), artifact);
+      entry.fileName = decodeFileName(entry);
+      checkEntryNameLength(entry.fileName, artifact);
+      releaseRawFields(entry);
+      result.push({ entry, info: describeEntry(entry) });
+      if (result.length % ENTRIES_BETWEEN_YIELDS === 0) {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (signal?.aborted) throw markTransportError(abortReason(signal));
+      }
+    }
   } catch (error) {
     throw asZipError(error, artifact);
   }
@@ -182,14 +156,11 @@ export function stopIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw markTransportError(abortReason(signal));
 }
 
-/** yauzl reports unsafe names and corrupt data as plain Errors; give them the artifact's name and a reason. */
+/** The zip reader reports corrupt records as plain Errors; give them the artifact's name and a reason. */
 export function asZipError(error: unknown, artifact: string): Error {
   if (error instanceof ArtifactSafetyError) return error;
   if (isTransportError(error)) return error as Error; // S3, the network, an abort: not the zip's fault
   const message = error instanceof Error ? error.message : String(error);
-  if (/^(absolute path|invalid relative path|invalid characters in fileName)/.test(message)) {
-    return new ArtifactSafetyError('unsafe-path', `Artifact ${artifact}: unsafe entry name (${message}); refusing to extract`);
-  }
   if ((error as NodeJS.ErrnoException).code === 'ENAMETOOLONG') {
     // A name within ENTRY_PATH_MAX_BYTES that is too long once joined to the folder's own path.
     return new ArtifactSafetyError('unsafe-path', `Artifact ${artifact}: an entry's path is too long for the file system (${shortName(message)}); refusing to extract`);

@@ -2,9 +2,9 @@
  * The safety plan of an extraction: every entry's name, declared sizes and the archive's totals are checked, and
  * clashing paths refused, before anything is written.
  */
+import type { CentralEntry as Entry } from './central-directory';
 import { ArtifactEntry, ENTRIES_BETWEEN_YIELDS, stopIfAborted } from './open';
 import { checkDeclaredEntry, checkDeclaredTotals, ExtractionLimits, safeEntryPath, shortName } from './safety';
-import type { YauzlEntry as Entry } from './yauzl';
 import { ArtifactSafetyError } from '../errors';
 
 export interface PlannedEntry {

@@ -2,10 +2,10 @@
  * Reading one entry of an artifact zip (readFile / openFile): found by its path, checked like an extracted one.
  */
 import { Readable } from 'stream';
+import type { CentralDirectory as ZipFile, CentralEntry as Entry } from './central-directory';
 import { byteLimit, openEntryStream, readEntryBuffer } from './entry-data';
-import { ArtifactEntry, asZipError, listYauzlEntries, openYauzlZip, ZipSource } from './open';
+import { ArtifactEntry, asZipError, listCentralEntries, openCentralDirectory, ZipSource } from './open';
 import { checkDeclaredEntry, ExtractionLimits, shortName } from './safety';
-import type { YauzlEntry as Entry, YauzlZip as ZipFile } from './yauzl';
 import { READ_FILE_DEFAULT_MAX_BYTES } from '../../shared/limits';
 import { ArtifactSafetyError } from '../errors';
 
@@ -20,7 +20,7 @@ export async function readZipEntry(
   limits: ExtractionLimits,
   maxBytes: number = READ_FILE_DEFAULT_MAX_BYTES,
 ): Promise<Buffer> {
-  const zip = await openYauzlZip(source, artifact, limits);
+  const zip = await openCentralDirectory(source, artifact, limits);
   try {
     const { entry, info } = await findEntry(zip, entryPath, artifact);
     checkDeclaredEntry(entry, limits, artifact);
@@ -40,7 +40,7 @@ export async function readZipEntry(
 
 /** Streams one entry, by its path in the zip. The stream fails if the entry inflates beyond the limits, or fails its CRC-32. */
 export async function openZipEntryStream(source: ZipSource, entryPath: string, artifact: string, limits: ExtractionLimits): Promise<Readable> {
-  const zip = await openYauzlZip(source, artifact, limits);
+  const zip = await openCentralDirectory(source, artifact, limits);
   try {
     const { entry } = await findEntry(zip, entryPath, artifact);
     checkDeclaredEntry(entry, limits, artifact);
@@ -69,7 +69,7 @@ function lookupPath(name: string): string {
 
 async function findEntry(zip: ZipFile, entryPath: string, artifact: string): Promise<{ entry: Entry; info: ArtifactEntry }> {
   const wanted = lookupPath(entryPath);
-  const entries = await listYauzlEntries(zip, artifact);
+  const entries = await listCentralEntries(zip, artifact);
   let found: { entry: Entry; info: ArtifactEntry } | undefined;
   for (const e of entries) if (e.info.kind !== 'directory' && lookupPath(e.info.path) === wanted) found = e;
   if (found === undefined) {
