@@ -10,7 +10,7 @@ import {
 import { JobApiEmulator } from '../../src/local/job-api-emulator';
 import { JOB_API_SHAPES, type StringShape, type IntegerShape } from '../../src/local/job-api-shapes';
 import * as limits from '../../src/shared/limits';
-import { codePipelineClient, FAKE_CREDENTIALS, REGION } from '../support/servers';
+import { codePipelineClient, FAKE_CREDENTIALS, REGION, sdkErrorOf } from '../support/servers';
 
 const JOB = '11111111-2222-4333-8444-555555555555';
 const OTHER_JOB = 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee';
@@ -34,16 +34,6 @@ beforeEach(() => {
   jobId = `0000${(counter++).toString(16).padStart(4, '0')}-2222-4333-8444-555555555555`;
   emulator.registerJob(jobId);
 });
-
-async function errorOf(promise: Promise<unknown>): Promise<{ name: string; message: string; status?: number }> {
-  try {
-    await promise;
-  } catch (err) {
-    const e = err as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, message: e.message, status: e.$metadata?.httpStatusCode };
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('reports change the job state', () => {
   test('a success ends the job Succeeded and records output variables and summary', async () => {
@@ -77,14 +67,14 @@ describe('reports change the job state', () => {
 
   test('a report after the job ended is refused with InvalidJobStateException', async () => {
     await client.send(new PutJobSuccessResultCommand({ jobId }));
-    const error = await errorOf(client.send(new PutJobFailureResultCommand({ jobId, failureDetails: { type: 'JobFailed', message: 'late' } })));
+    const error = await sdkErrorOf(client.send(new PutJobFailureResultCommand({ jobId, failureDetails: { type: 'JobFailed', message: 'late' } })));
     expect(error).toMatchObject({ name: 'InvalidJobStateException', status: 400 });
     expect(error.message).toMatch(/Succeeded/);
     expect(emulator.job(jobId)!.status).toBe('Succeeded');
   });
 
   test('a report for an unknown job is refused with JobNotFoundException', async () => {
-    const error = await errorOf(client.send(new PutJobSuccessResultCommand({ jobId: OTHER_JOB })));
+    const error = await sdkErrorOf(client.send(new PutJobSuccessResultCommand({ jobId: OTHER_JOB })));
     expect(error).toMatchObject({ name: 'JobNotFoundException', status: 400 });
     expect(emulator.job(OTHER_JOB)).toBeUndefined();
   });
@@ -101,7 +91,7 @@ describe('reports change the job state', () => {
 
 describe('requests are validated as the API model says', () => {
   test('an unknown failure type is a ValidationException naming the field and the allowed values', async () => {
-    const error = await errorOf(
+    const error = await sdkErrorOf(
       client.send(new PutJobFailureResultCommand({ jobId, failureDetails: { type: 'Oops' as FailureType, message: 'x' } })),
     );
     expect(error.name).toBe('ValidationException');
@@ -110,7 +100,7 @@ describe('requests are validated as the API model says', () => {
   });
 
   test('a failure message of 5001 characters is refused and one of 5000 is accepted', async () => {
-    const tooLong = await errorOf(
+    const tooLong = await sdkErrorOf(
       client.send(new PutJobFailureResultCommand({ jobId, failureDetails: { type: 'JobFailed', message: 'x'.repeat(limits.FAILURE_MESSAGE_MAX_LENGTH + 1) } })),
     );
     expect(tooLong.name).toBe('ValidationException');
@@ -120,18 +110,18 @@ describe('requests are validated as the API model says', () => {
   });
 
   test('an empty failure message is refused', async () => {
-    const error = await errorOf(client.send(new PutJobFailureResultCommand({ jobId, failureDetails: { type: 'JobFailed', message: '' } })));
+    const error = await sdkErrorOf(client.send(new PutJobFailureResultCommand({ jobId, failureDetails: { type: 'JobFailed', message: '' } })));
     expect(error.message).toMatch(/Member must have length greater than or equal to 1/);
   });
 
   test('a job id that is not a UUID is refused by pattern before any job lookup', async () => {
-    const error = await errorOf(client.send(new PutJobSuccessResultCommand({ jobId: 'not-a-job' })));
+    const error = await sdkErrorOf(client.send(new PutJobSuccessResultCommand({ jobId: 'not-a-job' })));
     expect(error.name).toBe('ValidationException');
     expect(error.message).toMatch(/Value 'not-a-job' at 'jobId' failed to satisfy constraint: Member must satisfy regular expression pattern/);
   });
 
   test('a continuation token of 2049 characters is refused and one of 2048 is accepted', async () => {
-    const error = await errorOf(
+    const error = await sdkErrorOf(
       client.send(new PutJobSuccessResultCommand({ jobId, continuationToken: 't'.repeat(limits.CONTINUATION_TOKEN_MAX_LENGTH + 1) })),
     );
     expect(error.message).toMatch(/at 'continuationToken' failed to satisfy constraint: Member must have length less than or equal to 2048/);
@@ -140,13 +130,13 @@ describe('requests are validated as the API model says', () => {
   });
 
   test('an output variable name outside [A-Za-z0-9@-_] is refused as a map key violation', async () => {
-    const error = await errorOf(client.send(new PutJobSuccessResultCommand({ jobId, outputVariables: { 'bad name': 'v' } })));
+    const error = await sdkErrorOf(client.send(new PutJobSuccessResultCommand({ jobId, outputVariables: { 'bad name': 'v' } })));
     expect(error.name).toBe('ValidationException');
     expect(error.message).toMatch(/Value 'bad name' at 'outputVariables' failed to satisfy constraint: Map keys must satisfy constraint: Member must satisfy regular expression pattern/);
   });
 
   test('output variables together with a continuation token are refused', async () => {
-    const error = await errorOf(client.send(new PutJobSuccessResultCommand({ jobId, continuationToken: 't', outputVariables: { a: 'b' } })));
+    const error = await sdkErrorOf(client.send(new PutJobSuccessResultCommand({ jobId, continuationToken: 't', outputVariables: { a: 'b' } })));
     expect(error.name).toBe('ValidationException');
     expect(error.message).toMatch(/outputVariables cannot be set together with a continuationToken/);
     expect(emulator.job(jobId)!.status).toBe('InProgress');
@@ -154,19 +144,19 @@ describe('requests are validated as the API model says', () => {
 
   test('output variables over 122,880 bytes in total get OutputVariablesSizeExceededException; exactly the limit passes', async () => {
     const half = limits.OUTPUT_VARIABLES_MAX_BYTES / 2;
-    const error = await errorOf(client.send(new PutJobSuccessResultCommand({ jobId, outputVariables: { a: 'x'.repeat(half), b: 'x'.repeat(half + 1) } })));
+    const error = await sdkErrorOf(client.send(new PutJobSuccessResultCommand({ jobId, outputVariables: { a: 'x'.repeat(half), b: 'x'.repeat(half + 1) } })));
     expect(error).toMatchObject({ name: 'OutputVariablesSizeExceededException', status: 400 });
     await client.send(new PutJobSuccessResultCommand({ jobId, outputVariables: { a: 'x'.repeat(half), b: 'x'.repeat(half) } }));
     expect(emulator.job(jobId)!.status).toBe('Succeeded');
   });
 
   test('a percentComplete above 100 is refused', async () => {
-    const error = await errorOf(client.send(new PutJobSuccessResultCommand({ jobId, continuationToken: 't', executionDetails: { percentComplete: 101 } })));
+    const error = await sdkErrorOf(client.send(new PutJobSuccessResultCommand({ jobId, continuationToken: 't', executionDetails: { percentComplete: 101 } })));
     expect(error.message).toMatch(/Value '101' at 'executionDetails.percentComplete' failed to satisfy constraint: Member must have value less than or equal to 100/);
   });
 
   test('several violations are reported together, counted as AWS counts them', async () => {
-    const error = await errorOf(
+    const error = await sdkErrorOf(
       client.send(new PutJobSuccessResultCommand({ jobId, continuationToken: '', executionDetails: { summary: 's'.repeat(limits.EXECUTION_SUMMARY_MAX_LENGTH + 1) } })),
     );
     expect(error.message).toMatch(/^2 validation errors detected: .*'continuationToken'.*; .*'executionDetails.summary'/);
@@ -184,9 +174,9 @@ describe('requests are validated as the API model says', () => {
 
   test('GetJobDetails, AcknowledgeJob and PollForJobs are refused as custom-action APIs', async () => {
     const errors = [
-      await errorOf(client.send(new GetJobDetailsCommand({ jobId }))),
-      await errorOf(client.send(new AcknowledgeJobCommand({ jobId, nonce: '1' }))),
-      await errorOf(client.send(new PollForJobsCommand({ actionTypeId: { category: 'Invoke', owner: 'AWS', provider: 'Lambda', version: '1' } }))),
+      await sdkErrorOf(client.send(new GetJobDetailsCommand({ jobId }))),
+      await sdkErrorOf(client.send(new AcknowledgeJobCommand({ jobId, nonce: '1' }))),
+      await sdkErrorOf(client.send(new PollForJobsCommand({ actionTypeId: { category: 'Invoke', owner: 'AWS', provider: 'Lambda', version: '1' } }))),
     ];
     for (const [i, name] of ['GetJobDetails', 'AcknowledgeJob', 'PollForJobs'].entries()) {
       expect(errors[i].name).toBe('ValidationException');
@@ -217,7 +207,7 @@ describe('requests are validated as the API model says', () => {
 
   test('a body over 4 MB gets 413, is not retried, and the kept-alive connection serves the next request', async () => {
     const before = emulator.requests.length;
-    const error = await errorOf(client.send(new PutJobSuccessResultCommand({ jobId, executionDetails: { summary: 'x'.repeat(5 * 1024 * 1024) } })));
+    const error = await sdkErrorOf(client.send(new PutJobSuccessResultCommand({ jobId, executionDetails: { summary: 'x'.repeat(5 * 1024 * 1024) } })));
     expect(error).toMatchObject({ name: 'RequestEntityTooLargeException', status: 413 });
     expect(emulator.requests.length - before).toBe(1);
     await client.send(new PutJobSuccessResultCommand({ jobId }));
@@ -225,7 +215,7 @@ describe('requests are validated as the API model says', () => {
   });
 
   test('a large body is logged by its size, not kept', async () => {
-    await errorOf(client.send(new PutJobSuccessResultCommand({ jobId: OTHER_JOB, executionDetails: { summary: 'y'.repeat(1024 * 1024) } })));
+    await sdkErrorOf(client.send(new PutJobSuccessResultCommand({ jobId: OTHER_JOB, executionDetails: { summary: 'y'.repeat(1024 * 1024) } })));
     const entry = emulator.requests.at(-1)!;
     expect(entry.body).toBeUndefined();
     expect(entry.bodyBytes).toBeGreaterThan(1024 * 1024);
@@ -243,7 +233,7 @@ describe('requests are validated as the API model says', () => {
 
   test('every request is recorded, refused ones with their error type', async () => {
     const before = emulator.requests.length;
-    await errorOf(client.send(new PutJobSuccessResultCommand({ jobId: OTHER_JOB })));
+    await sdkErrorOf(client.send(new PutJobSuccessResultCommand({ jobId: OTHER_JOB })));
     await client.send(new PutJobSuccessResultCommand({ jobId }));
     expect(emulator.requests.slice(before)).toEqual([
       expect.objectContaining({ operation: 'PutJobSuccessResult', status: 400, errorType: 'JobNotFoundException', body: { jobId: OTHER_JOB } }),
@@ -290,14 +280,14 @@ describe('signatures are verified when the emulator is given credentials', () =>
 
   test('a request signed with a wrong secret is refused with InvalidSignatureException', async () => {
     const bad = codePipelineClient(strict.endpoint, { ...FAKE_CREDENTIALS, secretAccessKey: 'wrong' });
-    const error = await errorOf(bad.send(new PutJobSuccessResultCommand({ jobId: JOB })));
+    const error = await sdkErrorOf(bad.send(new PutJobSuccessResultCommand({ jobId: JOB })));
     bad.destroy();
     expect(error.name).toBe('InvalidSignatureException');
   });
 
   test('a request signed with an unknown access key is refused with UnrecognizedClientException', async () => {
     const unknown = codePipelineClient(strict.endpoint, { accessKeyId: 'AKIAUNKNOWN', secretAccessKey: 'x' });
-    const error = await errorOf(unknown.send(new PutJobSuccessResultCommand({ jobId: JOB })));
+    const error = await sdkErrorOf(unknown.send(new PutJobSuccessResultCommand({ jobId: JOB })));
     unknown.destroy();
     expect(error.name).toBe('UnrecognizedClientException');
   });

@@ -17,20 +17,10 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { s3Backends, s3Client, type S3Backend } from '../support/servers';
+import { s3Backends, s3Client, sdkErrorCodeOf, type S3Backend } from '../support/servers';
 
 const KMS_KEY = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const MiB = 1024 * 1024;
-
-async function errorOf(promise: Promise<unknown>): Promise<{ name: string; status?: number }> {
-  try {
-    await promise;
-  } catch (err) {
-    const e = err as { name: string; $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, status: e.$metadata?.httpStatusCode };
-  }
-  throw new Error('expected the call to fail');
-}
 
 /** A stream of `size` pseudo-random bytes in chunks of `chunk`, with no known length. */
 function randomStream(data: Buffer, chunk = 64 * 1024): Readable {
@@ -124,7 +114,7 @@ describe.each(s3Backends)('artifact S3 operations on %s', (_name, start) => {
 
   test('a range that starts past the end is refused with 416', async () => {
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'short.zip', Body: 'abc' }));
-    expect(await errorOf(read('short.zip', 'bytes=10-20'))).toMatchObject({ status: 416 });
+    expect(await sdkErrorCodeOf(read('short.zip', 'bytes=10-20'))).toMatchObject({ status: 416 });
   });
 
   test('user metadata and content type round-trip', async () => {
@@ -160,35 +150,35 @@ describe.each(s3Backends)('artifact S3 operations on %s', (_name, start) => {
   });
 
   test('a missing key is NoSuchKey and a missing bucket is NoSuchBucket', async () => {
-    expect(await errorOf(read('does-not-exist.zip'))).toMatchObject({ name: 'NoSuchKey', status: 404 });
-    expect(await errorOf(s3.send(new GetObjectCommand({ Bucket: 'no-such-bucket-here', Key: 'k' })))).toMatchObject({ name: 'NoSuchBucket', status: 404 });
+    expect(await sdkErrorCodeOf(read('does-not-exist.zip'))).toMatchObject({ name: 'NoSuchKey', status: 404 });
+    expect(await sdkErrorCodeOf(s3.send(new GetObjectCommand({ Bucket: 'no-such-bucket-here', Key: 'k' })))).toMatchObject({ name: 'NoSuchBucket', status: 404 });
   });
 
   test('a deleted object is gone', async () => {
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'delete-me.zip', Body: 'x' }));
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'delete-me.zip' }));
-    expect(await errorOf(read('delete-me.zip'))).toMatchObject({ name: 'NoSuchKey' });
+    expect(await sdkErrorCodeOf(read('delete-me.zip'))).toMatchObject({ name: 'NoSuchKey' });
   });
 
   test('an aborted multipart upload cannot be completed and leaves no object', async () => {
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'aborted.zip' }));
     const part = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'aborted.zip', UploadId, PartNumber: 1, Body: 'x' }));
     await s3.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: 'aborted.zip', UploadId }));
-    const error = await errorOf(
+    const error = await sdkErrorCodeOf(
       s3.send(
         new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'aborted.zip', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }),
       ),
     );
     // AWS answers 404 NoSuchUpload (asserted in s3-server.test.ts); moto 5.2 answers 500 here.
     expect(error.status).toBeGreaterThanOrEqual(400);
-    expect(await errorOf(read('aborted.zip'))).toMatchObject({ name: 'NoSuchKey' });
+    expect(await sdkErrorCodeOf(read('aborted.zip'))).toMatchObject({ name: 'NoSuchKey' });
   });
 
   test('completing with a part under 5 MiB that is not the last is refused with EntityTooSmall', async () => {
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'small-parts.zip' }));
     const p1 = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'small-parts.zip', UploadId, PartNumber: 1, Body: 'tiny' }));
     const p2 = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'small-parts.zip', UploadId, PartNumber: 2, Body: 'tiny' }));
-    const error = await errorOf(
+    const error = await sdkErrorCodeOf(
       s3.send(
         new CompleteMultipartUploadCommand({
           Bucket: bucket,
@@ -204,7 +194,7 @@ describe.each(s3Backends)('artifact S3 operations on %s', (_name, start) => {
   test('completing with a wrong part ETag is refused with InvalidPart', async () => {
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'bad-part.zip' }));
     await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'bad-part.zip', UploadId, PartNumber: 1, Body: 'x' }));
-    const error = await errorOf(
+    const error = await sdkErrorCodeOf(
       s3.send(
         new CompleteMultipartUploadCommand({
           Bucket: bucket,

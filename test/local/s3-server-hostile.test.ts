@@ -12,7 +12,7 @@ import {
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { LocalS3Server } from '../../src/local/s3-server';
-import { FAKE_CREDENTIALS, REGION, s3Client } from '../support/servers';
+import { FAKE_CREDENTIALS, REGION, s3Client, sdkErrorCodeOf } from '../support/servers';
 
 const BUCKET = 'artifacts';
 const OTHER = 'other-bucket';
@@ -40,16 +40,6 @@ function put(endpoint: string, path: string, body: string): Promise<{ status: nu
     req.on('error', reject);
     req.end(body);
   });
-}
-
-async function errorOf(promise: Promise<unknown>): Promise<{ name: string; status?: number }> {
-  try {
-    await promise;
-  } catch (err) {
-    const e = err as { name: string; $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, status: e.$metadata?.httpStatusCode };
-  }
-  throw new Error('expected the call to fail');
 }
 
 describe('the embedded S3 server keeps keys verbatim', () => {
@@ -153,11 +143,11 @@ describe('the embedded S3 server refuses requests signed far from its clock', ()
     });
 
   test('a request signed 20 minutes in the past is refused with RequestTimeTooSkewed', async () => {
-    expect(await errorOf(clientAt(-20 * 60_000).send(new PutObjectCommand({ Bucket: BUCKET, Key: 'k', Body: 'x' })))).toEqual({ name: 'RequestTimeTooSkewed', status: 403 });
+    expect(await sdkErrorCodeOf(clientAt(-20 * 60_000).send(new PutObjectCommand({ Bucket: BUCKET, Key: 'k', Body: 'x' })))).toEqual({ name: 'RequestTimeTooSkewed', status: 403 });
   });
 
   test('a request signed 20 minutes in the future is refused too', async () => {
-    expect(await errorOf(clientAt(20 * 60_000).send(new PutObjectCommand({ Bucket: BUCKET, Key: 'k', Body: 'x' })))).toEqual({ name: 'RequestTimeTooSkewed', status: 403 });
+    expect(await sdkErrorCodeOf(clientAt(20 * 60_000).send(new PutObjectCommand({ Bucket: BUCKET, Key: 'k', Body: 'x' })))).toEqual({ name: 'RequestTimeTooSkewed', status: 403 });
   });
 
   test('a request 10 minutes off is within S3\'s 15 minutes and accepted', async () => {
@@ -180,13 +170,13 @@ describe('the embedded S3 server caps object sizes', () => {
   });
 
   test('a PUT declaring more than the cap is refused with EntityTooLarge and not stored', async () => {
-    expect(await errorOf(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'big', Body: Buffer.alloc(2048) })))).toEqual({ name: 'EntityTooLarge', status: 400 });
+    expect(await sdkErrorCodeOf(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'big', Body: Buffer.alloc(2048) })))).toEqual({ name: 'EntityTooLarge', status: 400 });
     expect(server.object(BUCKET, 'big')).toBeUndefined();
   });
 
   test('a streamed (aws-chunked) body that grows past the cap is refused too', async () => {
     const body = Readable.from([Buffer.alloc(800), Buffer.alloc(800)]);
-    const error = await errorOf(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'streamed', Body: body, ContentLength: 1600 })));
+    const error = await sdkErrorCodeOf(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'streamed', Body: body, ContentLength: 1600 })));
     expect(error.name).toBe('EntityTooLarge');
     expect(server.object(BUCKET, 'streamed')).toBeUndefined();
   });
@@ -257,7 +247,7 @@ describe('the embedded S3 server serves ListObjects (v1) and UploadPartCopy', ()
   test('a copy range past the end of the source is refused with InvalidArgument', async () => {
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'bad' }));
     expect(
-      await errorOf(s3.send(new UploadPartCopyCommand({ Bucket: BUCKET, Key: 'bad', UploadId, PartNumber: 1, CopySource: `${BUCKET}/c`, CopySourceRange: 'bytes=0-99' }))),
+      await sdkErrorCodeOf(s3.send(new UploadPartCopyCommand({ Bucket: BUCKET, Key: 'bad', UploadId, PartNumber: 1, CopySource: `${BUCKET}/c`, CopySourceRange: 'bytes=0-99' }))),
     ).toEqual({ name: 'InvalidArgument', status: 400 });
   });
 });

@@ -14,19 +14,9 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { LocalS3Server } from '../../src/local/s3-server';
-import { FAKE_CREDENTIALS, FAKE_SESSION_CREDENTIALS, REGION, s3Client } from '../support/servers';
+import { FAKE_CREDENTIALS, FAKE_SESSION_CREDENTIALS, REGION, s3Client, sdkErrorOf } from '../support/servers';
 
 const BUCKET = 'artifacts';
-
-async function errorOf(promise: Promise<unknown>): Promise<{ name: string; status?: number; message: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    const e = err as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
-  }
-  throw new Error('expected the call to fail');
-}
 
 /** Sends a raw request, so a test can craft bodies the SDK would never send. */
 function rawRequest(
@@ -121,7 +111,7 @@ describe('the embedded S3 server', () => {
 
   test('a Content-MD5 that does not match the body is refused with BadDigest', async () => {
     const wrong = crypto.createHash('md5').update('other').digest('base64');
-    const error = await errorOf(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'md5.zip', Body: 'body', ContentMD5: wrong })));
+    const error = await sdkErrorOf(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'md5.zip', Body: 'body', ContentMD5: wrong })));
     expect(error).toMatchObject({ name: 'BadDigest', status: 400 });
   });
 
@@ -144,7 +134,7 @@ describe('the embedded S3 server', () => {
   });
 
   test('a KMS key id without aws:kms encryption is refused with InvalidArgument', async () => {
-    const error = await errorOf(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'kms-only.zip', Body: 'x', SSEKMSKeyId: 'key' })));
+    const error = await sdkErrorOf(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'kms-only.zip', Body: 'x', SSEKMSKeyId: 'key' })));
     expect(error).toMatchObject({ name: 'InvalidArgument', status: 400 });
   });
 
@@ -152,7 +142,7 @@ describe('the embedded S3 server', () => {
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'aborted.zip' }));
     const part = await s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'aborted.zip', UploadId, PartNumber: 1, Body: 'x' }));
     await s3.send(new AbortMultipartUploadCommand({ Bucket: BUCKET, Key: 'aborted.zip', UploadId }));
-    const error = await errorOf(
+    const error = await sdkErrorOf(
       s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: 'aborted.zip', UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } })),
     );
     expect(error).toMatchObject({ name: 'NoSuchUpload', status: 404 });
@@ -160,7 +150,7 @@ describe('the embedded S3 server', () => {
 
   test('a get with If-None-Match of the current ETag answers 304', async () => {
     const { ETag } = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'etag.zip', Body: 'x' }));
-    const error = await errorOf(s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'etag.zip', IfNoneMatch: ETag })));
+    const error = await sdkErrorOf(s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'etag.zip', IfNoneMatch: ETag })));
     expect(error.status).toBe(304);
   });
 
@@ -249,16 +239,16 @@ describe('the embedded S3 server with credentials verifies SigV4', () => {
   });
 
   test('other credentials are refused with InvalidAccessKeyId', async () => {
-    expect(await errorOf(putWith(FAKE_CREDENTIALS))).toMatchObject({ name: 'InvalidAccessKeyId', status: 403 });
+    expect(await sdkErrorOf(putWith(FAKE_CREDENTIALS))).toMatchObject({ name: 'InvalidAccessKeyId', status: 403 });
   });
 
   test('a wrong secret is refused with SignatureDoesNotMatch', async () => {
-    expect(await errorOf(putWith({ ...FAKE_SESSION_CREDENTIALS, secretAccessKey: 'nope' }))).toMatchObject({ name: 'SignatureDoesNotMatch', status: 403 });
+    expect(await sdkErrorOf(putWith({ ...FAKE_SESSION_CREDENTIALS, secretAccessKey: 'nope' }))).toMatchObject({ name: 'SignatureDoesNotMatch', status: 403 });
   });
 
   test('the right keys without the session token are refused with InvalidToken', async () => {
     const { sessionToken: _, ...keysOnly } = FAKE_SESSION_CREDENTIALS;
-    expect(await errorOf(putWith(keysOnly))).toMatchObject({ name: 'InvalidToken', status: 400 });
+    expect(await sdkErrorOf(putWith(keysOnly))).toMatchObject({ name: 'InvalidToken', status: 400 });
   });
 
   test('an unsigned request is refused with AccessDenied', async () => {

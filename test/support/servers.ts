@@ -145,3 +145,20 @@ export const s3Backends: ReadonlyArray<readonly [string, () => Promise<S3Backend
   ['embedded', () => startEmbeddedS3()],
   ['moto', startMoto],
 ];
+
+/** What an SDK call that must fail failed with: the error's name, HTTP status and message. */
+export async function sdkErrorOf(promise: Promise<unknown>): Promise<{ name: string; status?: number; message: string }> {
+  try {
+    await promise;
+  } catch (err) {
+    const e = err as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
+    return { name: e.name, status: e.$metadata?.httpStatusCode, message: e.message };
+  }
+  throw new Error('expected the call to fail');
+}
+
+/** The same, without the message: for assertions on the error code alone. */
+export async function sdkErrorCodeOf(promise: Promise<unknown>): Promise<{ name: string; status?: number }> {
+  const { name, status } = await sdkErrorOf(promise);
+  return { name, status };
+}
